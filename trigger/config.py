@@ -1,0 +1,239 @@
+"""Typed, validated configuration. A bad key or value stops the run before any work, naming its path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+
+from trigger.fixed import FixedType
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+BUNCH_CROSSING_MHZ = 40.0
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key path."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FixedSpec(Strict):
+    width: int = Field(ge=1, le=64)
+    integer: int = Field(ge=-32, le=64)
+    signed: bool = True
+    rounding: Literal["TRN", "RND", "RND_CONV"] = "TRN"
+    overflow: Literal["WRAP", "SAT"] = "WRAP"
+
+    @property
+    def type(self) -> FixedType:
+        return FixedType(self.width, self.integer, self.signed, self.rounding, self.overflow)
+
+
+class ProcessSpec(Strict):
+    events: int = Field(ge=0)
+    fraction: float | None = Field(default=None, ge=0, le=1)
+    settings: list[str] | None = None  # None: a built-in process of this name
+    lepton_filter: bool | None = None  # None: on for background, `signal_lepton_filter` for signals
+
+
+class SplitSpec(Strict):
+    train: int = Field(ge=1)
+    val: int = Field(ge=1)
+    test: int = Field(ge=1)
+
+
+class DataConfig(Strict):
+    dir: str = "data/default"
+    seed: int = Field(default=2026, ge=0, lt=900_000)
+    chunk_size: PositiveInt = 2000
+    background: dict[str, ProcessSpec]
+    signals: dict[str, ProcessSpec]
+    signal_lepton_filter: bool = True
+    split: SplitSpec = SplitSpec(train=5, val=1, test=4)
+
+    def lepton_filter(self, name: str) -> bool:
+        if name in self.background:
+            return True
+        spec = self.signals[name].lepton_filter
+        return self.signal_lepton_filter if spec is None else spec
+
+    def processes(self) -> dict[str, ProcessSpec]:
+        return {**self.background, **self.signals}
+
+    @model_validator(mode="after")
+    def _mix(self):
+        fracs = [p.fraction for p in self.background.values()]
+        if any(f is None for f in fracs):
+            raise ValueError("every background process needs a `fraction` (its share of the mix)")
+        if abs(sum(fracs) - 1.0) > 1e-6:
+            raise ValueError(f"background fractions must sum to 1, got {sum(fracs):.6f}")
+        for name, p in self.background.items():
+            if p.lepton_filter is False:
+                raise ValueError(f"background.{name}.lepton_filter: the lepton prefilter is always on for background")
+        overlap = set(self.background) & set(self.signals)
+        if overlap:
+            raise ValueError(f"process names used as both background and signal: {sorted(overlap)}")
+        return self
+
+
+class UnitSpec(Strict):
+    """One object type's Level-1 word: LSBs in physics units and field widths in bits."""
+
+    pt_lsb: PositiveFloat
+    eta_lsb: PositiveFloat
+    phi_bins: PositiveInt
+    pt_bits: int = Field(ge=1, le=16)
+    eta_bits: int = Field(ge=2, le=16)
+    phi_bits: int = Field(ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _phi_fits(self):
+        if self.phi_bins > 2**self.phi_bits:
+            raise ValueError(f"phi_bins={self.phi_bins} does not fit in phi_bits={self.phi_bits}")
+        return self
+
+
+class UnitsConfig(Strict):
+    met: UnitSpec
+    egamma: UnitSpec
+    muon: UnitSpec
+    jet: UnitSpec
+
+
+class ModelConfig(Strict):
+    hidden: list[PositiveInt] = [32, 16]
+    latent: PositiveInt = 3
+    input: FixedSpec
+    weight: FixedSpec
+    bias: FixedSpec
+    activation: FixedSpec
+    mu: FixedSpec
+
+    @model_validator(mode="after")
+    def _types(self):
+        if self.input.rounding != "RND_CONV" or self.input.overflow != "SAT":
+            raise ValueError("model.input must use rounding RND_CONV and overflow SAT (QKeras quantized_bits)")
+        for name in ("input", "weight", "bias", "mu"):
+            if not getattr(self, name).signed:
+                raise ValueError(f"model.{name} must be signed")
+        if self.activation.signed:
+            raise ValueError("model.activation is a ReLU output: it must be unsigned (signed: false)")
+        if self.mu.rounding != "RND_CONV" or self.mu.overflow != "SAT":
+            raise ValueError("model.mu must use rounding RND_CONV and overflow SAT (QKeras quantized_bits)")
+        return self
+
+    @property
+    def score_type(self) -> FixedType:
+        """sum(mu^2) held exactly: twice mu's fraction bits, integer bits for `latent` squares."""
+        mu = self.mu.type
+        integer = 2 * (mu.integer - 1) + max(self.latent - 1, 0).bit_length() + 1
+        frac = 2 * mu.frac
+        return FixedType(integer + frac, integer, signed=False)
+
+
+class TrainingConfig(Strict):
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 1024
+    learning_rate: PositiveFloat = 3e-3
+    beta: float = Field(default=0.5, ge=0)
+    patience: PositiveInt = 5
+    seed: int = Field(default=7, ge=0)
+    max_events: int | None = Field(default=None, ge=1)
+    plain_ae: bool = True  # train the plain-autoencoder baseline too
+
+
+class EvaluationConfig(Strict):
+    # The lepton-prefiltered background stands for 40 MHz x prefilter_fraction of bunch crossings.
+    prefilter_fraction: float = Field(default=1e-3, gt=0, le=1)
+
+    @property
+    def stream_rate_khz(self) -> float:
+        return BUNCH_CROSSING_MHZ * 1e3 * self.prefilter_fraction
+
+
+class FirmwareConfig(Strict):
+    backend: Literal["Vitis", "Vivado"] = "Vitis"
+    part: str = "xcvu13p-flga2577-2-e"
+    clock_mhz: PositiveFloat = 240.0
+    latency_budget_ns: PositiveFloat = 50.0
+    rates_khz: list[PositiveFloat] = [1.0, 5.0, 10.0]
+    io_type: Literal["io_parallel"] = "io_parallel"
+    strategy: Literal["Latency"] = "Latency"
+    reuse_factor: Literal[1] = 1
+    latency_cutoff_ns: PositiveFloat = 2.5  # da4ml: combinational delay allowed per pipeline stage
+
+    @model_validator(mode="after")
+    def _clock(self):
+        period = 1e3 / self.clock_mhz
+        if self.latency_budget_ns < period:
+            raise ValueError(
+                f"latency_budget_ns={self.latency_budget_ns} is shorter than one clock period ({period:.3f} ns)"
+            )
+        ratio = self.clock_mhz / BUNCH_CROSSING_MHZ
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValueError(f"clock_mhz={self.clock_mhz} must be a multiple of the 40 MHz bunch-crossing clock")
+        if len(set(self.rates_khz)) != len(self.rates_khz):
+            raise ValueError("rates_khz must not repeat a rate")
+        return self
+
+    @property
+    def clock_period_ns(self) -> float:
+        return 1e3 / self.clock_mhz
+
+
+class Config(Strict):
+    data: DataConfig
+    units: UnitsConfig
+    model: ModelConfig
+    training: TrainingConfig = TrainingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    firmware: FirmwareConfig = FirmwareConfig()
+
+    def section_hash(self, *sections: str) -> str:
+        """A stable hash of some sections: stages rerun only when what they depend on changed."""
+        blob = json.dumps({s: getattr(self, s).model_dump(mode="json") for s in sections}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "<root>"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {path}: unknown key (misspelled?)")
+        elif e["type"] == "missing":
+            lines.append(f"  {path}: required key is missing")
+        else:
+            got = e.get("input")
+            lines.append(f"  {path}: {e['msg']} (got {got!r})" if not isinstance(got, dict) else f"  {path}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(path))) from None
+
+
+def save_config(cfg: Config, path: str | os.PathLike) -> None:
+    from trigger.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))

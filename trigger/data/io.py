@@ -1,0 +1,89 @@
+"""HDF5 files in the ADC2021 layout: read (public files unchanged), validate, write atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from trigger.data.layout import CLASS_NAMES, N_OBJECTS, PARTICLE_NAMES
+
+
+class DataError(ValueError):
+    """A data file that cannot be used; the message names the file and the field."""
+
+
+@dataclass
+class EventFile:
+    particles: np.ndarray  # (N, 19, 4): pT, eta, phi, class
+    weights: np.ndarray  # (N,)
+    attrs: dict = field(default_factory=dict)
+    path: str = ""
+
+    def __len__(self) -> int:
+        return len(self.particles)
+
+
+def read_events(path: str | os.PathLike, max_events: int | None = None) -> EventFile:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {exc}") from None
+    with f:
+        if "Particles" not in f:
+            raise DataError(f"{path}: no dataset 'Particles' (keys: {sorted(f.keys())})")
+        ds = f["Particles"]
+        if ds.ndim != 3 or ds.shape[1:] != (N_OBJECTS, 4):
+            raise DataError(f"{path}: field 'Particles' has shape {ds.shape}, expected (N, {N_OBJECTS}, 4)")
+        if ds.shape[0] == 0:
+            raise DataError(f"{path}: field 'Particles' holds no events")
+        sl = slice(0, max_events)
+        try:
+            particles = np.asarray(ds[sl], dtype=np.float64)
+            weights = np.asarray(f["weights"][sl], dtype=np.float64) if "weights" in f else np.ones(len(particles))
+        except (OSError, RuntimeError) as exc:
+            raise DataError(f"{path}: cannot read 'Particles' (truncated file?): {exc}") from None
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    validate(particles, weights, str(path))
+    return EventFile(particles, weights, attrs, str(path))
+
+
+def validate(particles: np.ndarray, weights: np.ndarray, source: str) -> None:
+    bad = ~np.isfinite(particles)
+    if bad.any():
+        ev, obj, col = np.argwhere(bad)[0]
+        name = PARTICLE_NAMES[col].decode()
+        raise DataError(f"{source}: field 'Particles' has {bad.sum()} NaN/inf values (first: event {ev}, object {obj}, {name})")
+    neg = particles[:, :, 0] < 0
+    if neg.any():
+        ev, obj = np.argwhere(neg)[0]
+        raise DataError(f"{source}: field 'Particles' has {neg.sum()} negative pT values (first: event {ev}, object {obj})")
+    if weights.shape != (len(particles),):
+        raise DataError(f"{source}: field 'weights' has shape {weights.shape}, expected ({len(particles)},)")
+    if not np.all(np.isfinite(weights)) or (weights < 0).any():
+        raise DataError(f"{source}: field 'weights' has NaN, inf or negative values")
+
+
+def write_events(path: str | os.PathLike, particles: np.ndarray, weights: np.ndarray | None = None, **attrs) -> None:
+    """Write the ADC2021 layout (float32 Particles; the values are hardware-quantised, so nothing is lost)."""
+    from trigger.io_utils import atomic_path
+
+    particles = np.asarray(particles)
+    validate(particles, np.ones(len(particles)) if weights is None else np.asarray(weights), str(path))
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            opts = dict(compression="gzip", compression_opts=9, shuffle=True)
+            f.create_dataset("Particles", data=particles.astype(np.float32), chunks=(min(len(particles), 4096) or 1, N_OBJECTS, 4), **opts)
+            f.create_dataset("Particles_Names", data=np.array(PARTICLE_NAMES))
+            f.create_dataset("Particles_Classes", data=np.array(CLASS_NAMES))
+            if weights is not None:
+                f.create_dataset("weights", data=np.asarray(weights, dtype=np.float64), **opts)
+            for k, v in attrs.items():
+                f.attrs[k] = v if isinstance(v, (str, int, float, bool, np.number)) else json.dumps(v)
