@@ -1,0 +1,130 @@
+"""Physics performance on held-out background and every signal: ROC, AUC, thresholds, efficiencies."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from trigger.config import Config
+from trigger.data.dataset import Sample, load_background, load_sample
+from trigger.data.io import DataError
+from trigger.io_utils import write_json
+from trigger.scoring import efficiency, rate_uncertainty, roc, software_scores, threshold_for_fraction, weighted_pass_fraction
+
+PRIMARY = "encoder_mu2"
+BASELINE_LABELS = {
+    PRIMARY: "VAE encoder sum(mu^2) (trigger)",
+    "full_kl": "VAE full KL (with sigma)",
+    "vae_reco": "VAE reconstruction error",
+    "ae_reco": "plain AE reconstruction error",
+    "axol1tl_v1": "AXOL1TL v1 architecture, sum(mu^2)",
+}
+
+
+def _reco_error(encoder, decoder, x, m):
+    mu = encoder.predict(x, verbose=0, batch_size=8192)[0]
+    reco = decoder.predict(mu, verbose=0, batch_size=8192)
+    return ((reco - x) ** 2 * m).sum(1) / m.sum(1)
+
+
+def all_scores(build: Path, cfg: Config, words: np.ndarray) -> dict[str, np.ndarray]:
+    """Every score for a set of events: the trigger's exact integer score and the baselines' floats."""
+    from trigger.model.vae import reco_mask
+    from trigger.train import load_model, load_scaling
+
+    scaling = load_scaling(build)
+    x = scaling.apply(words).astype(np.float32)
+    m = reco_mask(words)
+    model = load_model(build)
+    _, score_int = software_scores(model, x, cfg.model.mu.type)
+    out = {PRIMARY: score_int}
+    model_dir = build / "model"
+    enc = load_model(build, "vae_encoder")
+    mu, logvar = enc.predict(x, verbose=0, batch_size=8192)
+    logvar = np.clip(logvar, -10, 10)
+    out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
+    out["vae_reco"] = _reco_error(enc, load_model(build, "vae_decoder"), x, m)
+    if (model_dir / "ae_encoder.h5").exists():
+        out["ae_reco"] = _reco_error(load_model(build, "ae_encoder"), load_model(build, "ae_decoder"), x, m)
+    if (model_dir / "axol1tl_v1_encoder.h5").exists():
+        bx = load_scaling(build, "axol1tl_v1_scaling").apply(words).astype(np.float32)
+        bmu = load_model(build, "axol1tl_v1_encoder").predict(bx, verbose=0, batch_size=8192)[0]
+        out["axol1tl_v1"] = (bmu.astype(np.float64) ** 2).sum(1)
+    return out
+
+
+def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True) -> dict:
+    build = Path(build)
+    t0 = time.perf_counter()
+    score_type = cfg.model.score_type
+    stream_khz = cfg.evaluation.stream_rate_khz
+    bkg: Sample = load_background(cfg, "test", root)
+    bkg_scores = all_scores(build, cfg, bkg.words)
+    rates = cfg.firmware.rates_khz
+    thresholds, base_thr = [], {}
+    for r in rates:
+        frac = r / stream_khz
+        if frac >= 1:
+            raise DataError(f"target rate {r} kHz is not below the stream rate {stream_khz} kHz")
+        t_int = int(threshold_for_fraction(bkg_scores[PRIMARY], bkg.weights, frac))
+        achieved = weighted_pass_fraction(bkg_scores[PRIMARY], bkg.weights, t_int)
+        thresholds.append(
+            {
+                "rate_khz": r,
+                "target_fraction": frac,
+                "threshold_int": t_int,
+                "threshold_float": t_int * score_type.lsb,
+                "achieved_fraction": achieved,
+                "achieved_rate_khz": achieved * stream_khz,
+                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[PRIMARY], bkg.weights, t_int) * stream_khz,
+            }
+        )
+        for name, s in bkg_scores.items():
+            base_thr.setdefault(name, []).append(threshold_for_fraction(s, bkg.weights, frac))
+
+    signals, curves, sig_scores = {}, {}, {}
+    for name in cfg.data.signals:
+        sig = load_sample(cfg, name, "test", root)
+        scores = all_scores(build, cfg, sig.words)
+        sig_scores[name] = scores[PRIMARY]
+        entry = {"events": len(sig.words), "lepton_filter": sig.lepton_filter, "scores": {}}
+        for score_name, s in scores.items():
+            fpr, tpr, auc = roc(bkg_scores[score_name], bkg.weights, s)
+            effs = {}
+            for r, thr in zip(rates, base_thr[score_name]):
+                e, de = efficiency(s, thr)
+                effs[f"{r:g}"] = {"efficiency": e, "uncertainty": de}
+            entry["scores"][score_name] = {"auc": auc, "efficiency": effs}
+            curves[(name, score_name)] = (fpr, tpr)
+        entry["scores"]["random"] = {
+            "auc": 0.5,
+            "efficiency": {f"{r:g}": {"efficiency": r / stream_khz, "uncertainty": 0.0} for r in rates},
+        }
+        entry["best_score"] = max(
+            (k for k in entry["scores"] if k != "random"), key=lambda k: entry["scores"][k]["auc"]
+        )
+        signals[name] = entry
+
+    result = {
+        "stream_rate_khz": stream_khz,
+        "stream_rate_note": "40 MHz bunch crossings x evaluation.prefilter_fraction (lepton-prefiltered crossings)",
+        "background_test_events": len(bkg.words),
+        "background_effective_events": float(bkg.weights.sum() ** 2 / (bkg.weights**2).sum()),
+        "word_saturation_test": bkg.saturation.counts,
+        "score_type": score_type.to_dict(),
+        "thresholds": thresholds,
+        "baselines": BASELINE_LABELS | {"random": "random trigger at the same rate"},
+        "signals": signals,
+        "seconds": time.perf_counter() - t0,
+    }
+    reports = build / "reports"
+    write_json(reports / "physics.json", result)
+    write_json(build / "evaluation" / "thresholds.json", {"score_type": score_type.to_dict(), "thresholds": thresholds})
+    if plots:
+        from trigger.plots import physics_plots
+
+        physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg.weights,
+                      {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr)
+    return result

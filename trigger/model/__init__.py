@@ -1,0 +1,1 @@
+"""Stage 2: the quantization-aware VAE, its input scaling, and the encoder-only score."""

@@ -1,0 +1,88 @@
+"""QKeras VAE. The trigger keeps the encoder alone: score = sum(mu^2), the KL term without sigma.
+
+Every quantizer comes from the config's fixed-point types (trigger.fixed.FixedType), the same
+objects the hls4ml config, the da4ml trace and the firmware description use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+from trigger.data.layout import N_FEATURES
+from trigger.fixed import FixedType
+
+INPUT, MU, LOGVAR = "input_quant", "mu", "logvar"
+
+
+@dataclass(frozen=True)
+class Arch:
+    """Widths and types of one encoder (the trigger's, or a baseline's)."""
+
+    hidden: tuple[int, ...]
+    latent: int
+    input: FixedType
+    weight: FixedType
+    bias: FixedType
+    activation: FixedType
+    mu: FixedType
+
+
+def qbits(t: FixedType):
+    return quantized_bits(t.width, t.integer - 1, 1, alpha=1)
+
+
+def qrelu(t: FixedType):
+    return quantized_relu(t.width, t.integer)
+
+
+def build_encoder(arch: Arch, name: str = "encoder") -> tf.keras.Model:
+    inp = tf.keras.Input(shape=(N_FEATURES,), name="scaled_input")
+    x = QActivation(qbits(arch.input), name=INPUT)(inp)
+    for i, h in enumerate(arch.hidden):
+        x = QDense(h, kernel_quantizer=qbits(arch.weight), bias_quantizer=qbits(arch.bias), name=f"dense{i}")(x)
+        x = QActivation(qrelu(arch.activation), name=f"relu{i}")(x)
+    mu = QDense(arch.latent, kernel_quantizer=qbits(arch.weight), bias_quantizer=qbits(arch.bias), name="mu_dense")(x)
+    mu = QActivation(qbits(arch.mu), name=MU)(mu)
+    logvar = tf.keras.layers.Dense(arch.latent, name=LOGVAR)(x)  # training only: never in firmware
+    return tf.keras.Model(inp, [mu, logvar], name=name)
+
+
+def build_decoder(arch: Arch) -> tf.keras.Model:
+    z = tf.keras.Input(shape=(arch.latent,))
+    x = z
+    for i, h in enumerate(reversed(arch.hidden)):
+        x = tf.keras.layers.Dense(h, activation="relu", name=f"dec{i}")(x)
+    out = tf.keras.layers.Dense(N_FEATURES, name="reco")(x)
+    return tf.keras.Model(z, out, name="decoder")
+
+
+def build_score_model(encoder: tf.keras.Model) -> tf.keras.Model:
+    """Encoder without the log-variance head, plus sum(mu^2) as Multiply + Dense of ones (bit-exact in hls4ml)."""
+    inp = encoder.input
+    mu = encoder.get_layer(MU).output
+    sq = tf.keras.layers.Multiply(name="mu_squared")([mu, mu])
+    score = tf.keras.layers.Dense(1, use_bias=False, kernel_initializer="ones", trainable=False, name="score")(sq)
+    return tf.keras.Model(inp, [mu, score], name="trigger")
+
+
+def reco_mask(scaled_shape_words: np.ndarray) -> np.ndarray:
+    """(N, 57) 1 for real objects' fields (MET always), 0 for zero-padded slots."""
+    w = np.asarray(scaled_shape_words).reshape(len(scaled_shape_words), -1, 3)
+    present = w[:, :, 0] != 0
+    present[:, 0] = True
+    return np.repeat(present, 3, axis=1).astype(np.float32)
+
+
+def quantized_kernels(encoder: tf.keras.Model) -> list[dict]:
+    """The encoder's dense layers as exactly-quantised float weights (what the firmware holds)."""
+    layers = []
+    for layer in encoder.layers:
+        if isinstance(layer, QDense):
+            k = layer.kernel_quantizer_internal(layer.kernel).numpy().astype(np.float64)
+            b = layer.bias_quantizer_internal(layer.bias).numpy().astype(np.float64)
+            layers.append({"name": layer.name, "kernel": k, "bias": b})
+    return layers

@@ -1,0 +1,112 @@
+"""Plots (mplhep style): ROC, score distributions, efficiency versus rate, data distributions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as hep  # noqa: E402
+import numpy as np  # noqa: E402
+
+from trigger.io_utils import atomic_path  # noqa: E402
+
+plt.style.use(hep.style.CMS)
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+
+
+def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, stream_khz, bkg_all, base_thr):
+    out = Path(out)
+    signals = sorted({s for s, _ in curves})
+    for sig in signals:
+        fig, ax = plt.subplots(figsize=(8, 7))
+        for (s, name), (fpr, tpr) in curves.items():
+            if s == sig:
+                ax.plot(np.maximum(fpr, 1e-7), tpr, label=name)
+        x = np.logspace(-6, 0, 50)
+        ax.plot(x, x, "k:", label="random")
+        for t in thresholds:
+            ax.axvline(t["target_fraction"], color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel("background efficiency")
+        ax.set_ylabel("signal efficiency")
+        ax.set_title(f"ROC: {sig}", fontsize=16)
+        ax.legend(fontsize=11, loc="lower right")
+        _save(fig, out / f"roc_{sig}.png")
+
+    fig, ax = plt.subplots(figsize=(8, 7))
+    hi = max(np.quantile(bkg_score, 0.9999), *(np.quantile(v, 0.99) for v in sig_scores.values())) + 1e-9
+    bins = np.linspace(0, hi, 60)
+    ax.hist(bkg_score, bins=bins, weights=bkg_w / bkg_w.sum(), histtype="stepfilled", alpha=0.4, label="background")
+    for name, s in sig_scores.items():
+        ax.hist(s, bins=bins, weights=np.full(len(s), 1 / len(s)), histtype="step", lw=1.5, label=name)
+    for t in thresholds:
+        ax.axvline(t["threshold_float"], color="k", ls="--", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("anomaly score sum(mu^2)")
+    ax.set_ylabel("fraction of events")
+    ax.legend(fontsize=11)
+    _save(fig, out / "score_distributions.png")
+
+    fig, ax = plt.subplots(figsize=(8, 7))
+    rates = np.logspace(-1, np.log10(stream_khz * 0.5), 30)
+    order = np.argsort(-bkg_score, kind="stable")
+    cum = np.cumsum(bkg_w[order]) / bkg_w.sum()
+    for name, s in sig_scores.items():
+        eff = []
+        for r in rates:
+            k = np.searchsorted(cum, r / stream_khz, side="right")
+            thr = bkg_score[order][max(k - 1, 0)] if k > 0 else np.inf
+            eff.append((s >= thr).mean())
+        ax.plot(rates, eff, label=name)
+    ax.plot(rates, rates / stream_khz, "k:", label="random")
+    for t in thresholds:
+        ax.axvline(t["rate_khz"], color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("trigger rate [kHz]")
+    ax.set_ylabel("signal efficiency")
+    ax.legend(fontsize=11)
+    _save(fig, out / "efficiency_vs_rate.png")
+
+
+def data_plots(out: Path, samples: dict[str, np.ndarray], weights: dict[str, np.ndarray] | None = None):
+    """Per-process distributions from (N, 19, 4) physics arrays: multiplicities, leading pT, MET, eta."""
+    from trigger.data.layout import SLOTS
+
+    out = Path(out)
+    written = []
+    for name, p in samples.items():
+        w = None if weights is None else weights.get(name)
+        fig, axes = plt.subplots(2, 3, figsize=(18, 11))
+        axes = axes.ravel()
+        for i, obj in enumerate(("egamma", "muon", "jet")):
+            sl = SLOTS[obj]
+            mult = (p[:, sl, 0] > 0).sum(1)
+            axes[i].hist(mult, bins=np.arange(sl.stop - sl.start + 2) - 0.5, weights=w, histtype="step")
+            axes[i].set_xlabel(f"{obj} multiplicity")
+            lead = p[:, sl.start, 0]
+            axes[3].hist(lead[lead > 0], bins=np.linspace(0, 300, 61), weights=None if w is None else w[lead > 0], histtype="step", label=obj)
+            eta = p[:, sl, 1][p[:, sl, 0] > 0]
+            axes[5].hist(eta, bins=np.linspace(-4.5, 4.5, 61), histtype="step", label=obj)
+        axes[3].set_xlabel("leading pT [GeV]")
+        axes[3].set_yscale("log")
+        axes[3].legend(fontsize=11)
+        axes[4].hist(p[:, 0, 0], bins=np.linspace(0, 300, 61), weights=w, histtype="step")
+        axes[4].set_xlabel("MET [GeV]")
+        axes[4].set_yscale("log")
+        axes[5].set_xlabel("object eta")
+        axes[5].legend(fontsize=11)
+        fig.suptitle(name, fontsize=18)
+        path = out / f"data_{name}.png"
+        _save(fig, path)
+        written.append(str(path))
+    return written

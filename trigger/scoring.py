@@ -1,0 +1,69 @@
+"""Scores from the trained models, and the statistics that turn scores into trigger thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigger.fixed import FixedType
+
+
+def mu_to_int(mu: np.ndarray, mu_type: FixedType) -> np.ndarray:
+    """QKeras mu (exact multiples of the LSB) -> integer mu words; raises if a value is not on the grid."""
+    scaled = np.asarray(mu, dtype=np.float64) * 2.0**mu_type.frac
+    ints = np.rint(scaled).astype(np.int64)
+    if not np.array_equal(ints, scaled):
+        raise ValueError("mu values are not on the mu type's grid: the model's output quantizer is missing")
+    return ints
+
+
+def software_scores(model, scaled: np.ndarray, mu_type: FixedType, batch: int = 65536):
+    """Run the QKeras encoder; returns (mu_int (N, L), score_int (N,)) with the score exact in int64."""
+    mus = [model.predict(scaled[i : i + batch], verbose=0, batch_size=8192)[0] for i in range(0, len(scaled), batch)]
+    mu_int = mu_to_int(np.concatenate(mus), mu_type)
+    return mu_int, (mu_int * mu_int).sum(axis=1)
+
+
+def weighted_pass_fraction(scores: np.ndarray, weights: np.ndarray, threshold) -> float:
+    return float(weights[scores >= threshold].sum() / weights.sum())
+
+
+def threshold_for_fraction(scores: np.ndarray, weights: np.ndarray, fraction: float):
+    """Smallest threshold t (a score value, or max+1) with weighted fraction(score >= t) <= fraction."""
+    order = np.argsort(-scores, kind="stable")
+    s, w = scores[order], weights[order] / weights.sum()
+    uniq_last = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last index of each distinct value
+    cum = np.cumsum(w)[uniq_last]
+    ok = np.flatnonzero(cum <= fraction + 1e-12)
+    if len(ok) == 0:
+        top = s[0]
+        return top + 1 if np.issubdtype(s.dtype, np.integer) else np.nextafter(top, np.inf)
+    return s[uniq_last[ok[-1]]]
+
+
+def efficiency(scores: np.ndarray, threshold, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Passing fraction and its binomial uncertainty (effective counts for weighted samples)."""
+    w = np.ones(len(scores)) if weights is None else weights
+    p = weights_pass = w[scores >= threshold].sum() / w.sum()
+    n_eff = w.sum() ** 2 / (w * w).sum()
+    return float(weights_pass), float(np.sqrt(max(p * (1 - p), 0.0) / n_eff))
+
+
+def rate_uncertainty(scores, weights, threshold) -> float:
+    """Statistical uncertainty of a weighted passing fraction: sqrt(sum w_pass^2) / sum w."""
+    sel = scores >= threshold
+    return float(np.sqrt((weights[sel] ** 2).sum()) / weights.sum())
+
+
+def roc(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted ROC (background efficiency, signal efficiency) and its AUC; ties count half."""
+    sig_w = np.ones(len(sig))
+    values = np.concatenate([bkg, sig]).astype(np.float64)
+    is_sig = np.r_[np.zeros(len(bkg), bool), np.ones(len(sig), bool)]
+    w = np.r_[bkg_w / bkg_w.sum(), sig_w / sig_w.sum()]
+    order = np.argsort(-values, kind="stable")
+    v, s, w = values[order], is_sig[order], w[order]
+    last = np.flatnonzero(np.r_[v[1:] != v[:-1], True])
+    tpr = np.r_[0.0, np.cumsum(np.where(s, w, 0.0))[last]]
+    fpr = np.r_[0.0, np.cumsum(np.where(~s, w, 0.0))[last]]
+    auc = float(np.trapz(tpr, fpr))
+    return fpr, tpr, auc

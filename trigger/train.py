@@ -1,0 +1,197 @@
+"""Quantization-aware training on background only, honouring event weights."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trigger.config import Config, save_config
+from trigger.data.dataset import load_background
+from trigger.fixed import FixedType
+from trigger.io_utils import atomic_path, write_json
+from trigger.model.scaling import Scaling, count_input_saturation, fit_scaling
+
+log = logging.getLogger(__name__)
+
+# AXOL1TL v1 (cms-hls4ml/AXOL1TL), trained here side by side as a baseline
+AXOL1TL_V1 = dict(
+    hidden=(32, 16),
+    latent=13,
+    input=FixedType(8, 6, True, "RND_CONV", "SAT"),
+    weight=FixedType(6, 3),
+    bias=FixedType(10, 7),
+)
+
+
+def trigger_arch(cfg: Config):
+    from trigger.model.vae import Arch
+
+    m = cfg.model
+    return Arch(tuple(m.hidden), m.latent, m.input.type, m.weight.type, m.bias.type, m.activation.type, m.mu.type)
+
+
+def baseline_arch(cfg: Config):
+    from trigger.model.vae import Arch
+
+    return Arch(activation=cfg.model.activation.type, mu=FixedType(12, 7, True, "RND_CONV", "SAT"), **AXOL1TL_V1)
+
+
+@dataclass
+class Fitted:
+    encoder: object
+    decoder: object
+    history: dict
+
+
+def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str) -> Fitted:
+    import tensorflow as tf
+
+    from trigger.model.vae import build_decoder, build_encoder
+    from trigger.progress import console
+
+    t = cfg.training
+    tf.keras.utils.set_random_seed(t.seed)
+    enc, dec = build_encoder(arch), build_decoder(arch)
+    opt = tf.keras.optimizers.Adam(t.learning_rate)
+    beta = tf.constant(t.beta if variational else 0.0, tf.float32)
+    variables = enc.trainable_variables + dec.trainable_variables
+
+    def losses(x, m, w, training):
+        mu, logvar = enc(x, training=training)
+        logvar = tf.clip_by_value(logvar, -10.0, 10.0)
+        if variational and training:
+            z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
+        else:
+            z = mu
+        reco = dec(z, training=training)
+        rec = tf.reduce_sum(m * tf.square(reco - x), axis=1) / tf.reduce_sum(m, axis=1)
+        kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - logvar - 1.0, axis=1) if variational else 0.0 * rec
+        total = tf.reduce_sum(w * (rec + beta * kl)) / tf.reduce_sum(w)
+        return total, tf.reduce_sum(w * rec) / tf.reduce_sum(w), tf.reduce_sum(w * kl) / tf.reduce_sum(w)
+
+    @tf.function
+    def step(x, m, w):
+        with tf.GradientTape() as tape:
+            total, rec, kl = losses(x, m, w, True)
+        grads = tape.gradient(total, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return total
+
+    @tf.function
+    def evaluate(x, m, w):
+        return losses(x, m, w, False)
+
+    rng = np.random.default_rng(t.seed)
+    n = len(x_tr)
+    history = {"loss": [], "val_loss": [], "val_reco": [], "val_kl": []}
+    best, best_weights, wait = np.inf, None, 0
+    for epoch in range(t.epochs):
+        order = rng.permutation(n)
+        tot = 0.0
+        for s in range(0, n, t.batch_size):
+            idx = order[s : s + t.batch_size]
+            tot += float(step(x_tr[idx], m_tr[idx], w_tr[idx])) * len(idx)
+        val, rec, kl = (float(v) for v in evaluate(x_va, m_va, w_va))
+        for k, v in zip(history, (tot / n, val, rec, kl)):
+            history[k].append(v)
+        console.print(f"  {label} epoch {epoch + 1:3d}/{t.epochs}  loss {tot / n:.4f}  val {val:.4f} (reco {rec:.4f}, kl {kl:.4f})")
+        if val < best - 1e-5:
+            best, wait = val, 0
+            best_weights = (enc.get_weights(), dec.get_weights())
+        else:
+            wait += 1
+            if wait >= t.patience:
+                console.print(f"  {label}: early stop, best val {best:.4f}")
+                break
+    enc.set_weights(best_weights[0])
+    dec.set_weights(best_weights[1])
+    history["best_val_loss"] = best
+    history["epochs_run"] = len(history["loss"])
+    return Fitted(enc, dec, history)
+
+
+def _inputs(words, scaling: Scaling):
+    from trigger.model.vae import reco_mask
+
+    return scaling.apply(words).astype(np.float32), reco_mask(words)
+
+
+def _norm(w):
+    return (w / w.mean()).astype(np.float32)
+
+
+def save_keras(model, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        model.save(tmp.with_suffix(".h5"), include_optimizer=False)
+        tmp.with_suffix(".h5").rename(tmp)
+
+
+def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
+    """Train the trigger VAE (and baselines) on background; write build/model/."""
+    import tensorflow as tf
+
+    from trigger.model.vae import build_score_model
+
+    tf.config.experimental.enable_op_determinism()
+    out = Path(build) / "model"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tr, va = load_background(cfg, "train", root), load_background(cfg, "val", root)
+    if cfg.training.max_events:
+        tr.words, tr.weights = tr.words[: cfg.training.max_events], tr.weights[: cfg.training.max_events]
+    arch = trigger_arch(cfg)
+    scaling = fit_scaling(tr.words, tr.weights, arch.input)
+    sat = count_input_saturation(tr.words, scaling, arch.input)
+    x_tr, m_tr = _inputs(tr.words, scaling)
+    x_va, m_va = _inputs(va.words, scaling)
+    w_tr, w_va = _norm(tr.weights), _norm(va.weights)
+    args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)
+
+    vae = _fit(arch, *args, variational=True, label="VAE")
+    score_model = build_score_model(vae.encoder)
+    save_keras(vae.encoder, out / "vae_encoder.h5")
+    save_keras(vae.decoder, out / "vae_decoder.h5")
+    save_keras(score_model, out / "trigger_model.h5")
+    result = {
+        "events": {"train": len(tr.words), "val": len(va.words)},
+        "input_saturation_train": sat,
+        "word_saturation_train": tr.saturation.counts,
+        "history": {"vae": vae.history},
+    }
+    if baselines:
+        ae = _fit(arch, *args, variational=False, label="AE")
+        save_keras(ae.encoder, out / "ae_encoder.h5")
+        save_keras(ae.decoder, out / "ae_decoder.h5")
+        barch = baseline_arch(cfg)
+        bscaling = fit_scaling(tr.words, tr.weights, barch.input)
+        bx_tr, _ = _inputs(tr.words, bscaling)
+        bx_va, _ = _inputs(va.words, bscaling)
+        axo = _fit(barch, bx_tr, m_tr, w_tr, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1")
+        save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
+        write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
+        result["history"]["ae"] = ae.history
+        result["history"]["axol1tl_v1"] = axo.history
+    write_json(out / "scaling.json", scaling.to_dict())
+    save_config(cfg, out / "config.yaml")
+    result["seconds"] = time.perf_counter() - t0
+    write_json(out / "history.json", result)
+    return result
+
+
+def load_model(build: str | Path, name: str = "trigger_model"):
+    from qkeras.utils import _add_supported_quantized_objects
+
+    import tensorflow as tf
+
+    co: dict = {}
+    _add_supported_quantized_objects(co)
+    return tf.keras.models.load_model(Path(build) / "model" / f"{name}.h5", custom_objects=co, compile=False)
+
+
+def load_scaling(build: str | Path, name: str = "scaling") -> Scaling:
+    return Scaling.from_dict(json.loads((Path(build) / "model" / f"{name}.json").read_text()))
