@@ -1,0 +1,32 @@
+"""Fill the real template files in firmware_templates/: `{{NAME}}` placeholders, nothing else."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_templates"
+PLACEHOLDER = re.compile(r"\{\{([A-Z_0-9]+)\}\}")
+
+
+def render(text: str, values: dict, source: str) -> str:
+    def sub(m):
+        key = m.group(1)
+        if key not in values:
+            raise KeyError(f"{source}: no value for template placeholder {{{{{key}}}}}")
+        return str(values[key])
+
+    return PLACEHOLDER.sub(sub, text)
+
+
+def render_tree(kind: str, out: Path, values: dict) -> list[Path]:
+    """Render every file of firmware_templates/<kind>/ into out/, keeping relative paths."""
+    src = TEMPLATES / kind
+    written = []
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            dest = out / path.relative_to(src)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(render(path.read_text(), values, str(path)))
+            written.append(dest)
+    return written
