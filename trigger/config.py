@@ -168,7 +168,9 @@ class FirmwareConfig(Strict):
     io_type: Literal["io_parallel"] = "io_parallel"
     strategy: Literal["Latency"] = "Latency"
     reuse_factor: Literal[1] = 1
-    latency_cutoff_ns: PositiveFloat = 2.5  # da4ml: combinational delay allowed per pipeline stage
+    # da4ml's estimated combinational delay per pipeline stage; null: spread the logic over every
+    # clock cycle that the latency budget allows (the most registers, the most timing slack)
+    latency_cutoff: PositiveFloat | None = None
 
     @model_validator(mode="after")
     def _clock(self):
@@ -187,6 +189,10 @@ class FirmwareConfig(Strict):
     @property
     def clock_period_ns(self) -> float:
         return 1e3 / self.clock_mhz
+
+    @property
+    def max_latency_cycles(self) -> int:
+        return int(self.latency_budget_ns / self.clock_period_ns + 1e-9)
 
 
 class Config(Strict):

@@ -1,0 +1,87 @@
+"""`trigger firmware`: the trained encoder -> firmware.json, build/hls (C-sim) and build/rtl (Verilog)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from trigger.config import Config
+from trigger.io_utils import file_sha256, tree_sha256, write_json
+from trigger.progress import console
+
+EXCLUDE_FROM_HASH = ("libtrigger_csim.so", ".so", ".o", "__pycache__")
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {k: v for k, v in tree_sha256(root).items() if not k.endswith(EXCLUDE_FROM_HASH) and "__pycache__" not in k}
+
+
+def load_thresholds(build: Path) -> list[dict]:
+    path = build / "evaluation" / "thresholds.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `trigger evaluate` first (thresholds come from it)")
+    return [{"rate_khz": t["rate_khz"], "threshold_int": int(t["threshold_int"])} for t in json.loads(path.read_text())["thresholds"]]
+
+
+def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
+    from trigger.firmware.hls import compile_csim, write_hls
+    from trigger.firmware.network import build_network, write_description
+    from trigger.firmware.rtl import trace, write_rtl
+    from trigger.train import load_model, load_scaling
+
+    build = Path(build)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    model = load_model(build)
+    net = build_network(cfg, model, load_scaling(build), load_thresholds(build))
+
+    t = time.perf_counter()
+    console.print("  hls4ml: writing the HLS project")
+    hm = write_hls(cfg, net, model, build / "hls")
+    console.print("  hls4ml: compiling the C simulation (g++)")
+    hm.compile()
+    compile_csim(build / "hls")
+    timings["hls"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~2 minutes)")
+    _, comb = trace(net)
+    ports = write_rtl(cfg, net, build / "rtl", comb)
+    timings["rtl"] = time.perf_counter() - t
+    console.print(f"  da4ml: {ports['latency_cycles']} cycles = {ports['latency_ns']:.1f} ns at {cfg.firmware.clock_mhz:g} MHz")
+
+    write_description(net, build / "firmware.json", {"ports": ports})
+    lint = None
+    if verilator_lint:
+        from trigger.firmware.verilator import lint_rtl
+
+        lint = lint_rtl(build / "rtl", ports)
+    res = None
+    if resources:
+        from trigger.firmware.resources import synth_resources
+
+        t = time.perf_counter()
+        res = synth_resources(build / "rtl", ports)
+        res["da4ml_cost_estimate_luts"] = ports["da4ml_cost"]
+        write_json(build / "reports" / "resources.json", res)
+        timings["resources"] = time.perf_counter() - t
+    hashes = {
+        "firmware.json": file_sha256(build / "firmware.json"),
+        "hls": _hashes(build / "hls"),
+        "rtl": _hashes(build / "rtl"),
+    }
+    summary = {
+        "latency_cycles": ports["latency_cycles"],
+        "latency_ns": ports["latency_ns"],
+        "clock_mhz": cfg.firmware.clock_mhz,
+        "ii": ports["initiation_interval"],
+        "da4ml_cost": ports["da4ml_cost"],
+        "verilator_lint": lint,
+        "resources": res,
+        "hashes": hashes,
+        "timings": timings,
+        "seconds": time.perf_counter() - t0,
+    }
+    write_json(build / "reports" / "firmware.json", summary)
+    return summary
