@@ -1,0 +1,1 @@
+"""Stage 5: cocotb testbenches on the generated RTL (driver, monitor, scoreboard) and their runner."""

@@ -1,0 +1,112 @@
+"""Build the RTL with Verilator (cached while the RTL is unchanged) and run the cocotb tests; writes sim.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from trigger.config import Config
+from trigger.firmware.verilator import apply_verilator_env, rtl_sources
+from trigger.io_utils import write_json
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _rtl_hash(sources) -> str:
+    h = hashlib.sha256()
+    for p in sources:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = None) -> Path:
+    """Mixed background + signal events, background alone (with weights), and the edge-case vectors."""
+    from emulator import Emulator
+    from trigger.compare import edge_cases
+    from trigger.data.dataset import load_background, load_sample
+
+    emu = Emulator.load(build)
+    rng = np.random.default_rng(7)
+    bkg = load_background(cfg, "test", root)
+    sigs = [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
+    pool = np.concatenate([bkg.words, *sigs])
+    mixed = pool[rng.permutation(len(pool))[:events]]
+    take = rng.permutation(len(bkg.words))[:events]
+    edges = edge_cases(emu)
+    edge = np.concatenate([v if k != "random_full_range" else v[:2000] for k, v in edges.items()])
+    path = build / "sim" / "events.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mixed=mixed, background=bkg.words[take], background_weights=bkg.weights[take], edges=edge)
+    return path
+
+
+def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root: Path | None = None) -> dict:
+    from cocotb_tools.runner import get_runner
+
+    build = Path(build).resolve()
+    ports = json.loads((build / "firmware.json").read_text())["ports"]
+    apply_verilator_env()
+    sources = rtl_sources(build / "rtl", ports)
+    sim_build = build / "sim" / "verilator"
+    key = _rtl_hash(sources)
+    stamp = sim_build / "rtl.hash"
+    if stamp.exists() and stamp.read_text() != key:
+        shutil.rmtree(sim_build)  # the RTL changed: rebuild from scratch
+    t0 = time.perf_counter()
+    runner = get_runner("verilator")
+    runner.build(verilog_sources=sources, hdl_toplevel=ports["top"], build_dir=sim_build,
+                 build_args=["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"], timescale=("1ns", "1ps"))
+    stamp.write_text(key)
+    build_s = time.perf_counter() - t0
+    ev_path = prepare_events(cfg, build, events, root)
+    results = build / "sim" / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    t1 = time.perf_counter()
+    xml = runner.test(test_module="cocotb_tests.test_trigger", hdl_toplevel=ports["top"], build_dir=sim_build,
+                      test_dir=build / "sim", results_xml=str(build / "sim" / "results.xml"),
+                      extra_env={"TRIGGER_BUILD": str(build), "TRIGGER_SIM_EVENTS": str(ev_path), "TRIGGER_SIM_RESULTS": str(results),
+                                 "TRIGGER_STREAM_KHZ": str(cfg.evaluation.stream_rate_khz),
+                                 "TRIGGER_LATENCY_BUDGET_NS": str(cfg.firmware.latency_budget_ns),
+                                 "PYTHONPATH": str(REPO)})
+    test_s = time.perf_counter() - t1
+    parts = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
+    failed = _failures(Path(xml))
+    lat = parts.get("latency", {})
+    out = {
+        "passed": not failed and len(parts) == 5,
+        "failed_tests": failed,
+        "tests_reporting": sorted(parts),
+        "latency_cycles": lat.get("latency_cycles"),
+        "clock_mhz": cfg.firmware.clock_mhz,
+        "latency_ns": lat.get("latency_ns"),
+        "latency_budget_ns": cfg.firmware.latency_budget_ns,
+        "initiation_interval": lat.get("initiation_interval"),
+        "bx_spacing_cycles": parts.get("bx_spacing", {}).get("spacing_cycles"),
+        "events_simulated": sum(p.get("compared", 0) for p in parts.values()),
+        "mismatches": sum(p.get("mismatches", 0) for p in parts.values()),
+        "rates": parts.get("rates", {}).get("rates"),
+        "sim_events_per_second": lat.get("sim_events_per_second"),
+        "verilator_build_seconds": build_s,
+        "test_seconds": test_s,
+        "details": parts,
+    }
+    write_json(build / "reports" / "sim.json", out)
+    return out
+
+
+def _failures(xml: Path) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    if not xml.exists():
+        return ["<no results.xml>"]
+    failed = []
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(case.get("name"))
+    return failed

@@ -1,0 +1,142 @@
+"""Testbench components, each readable on its own: port layout, driver, monitor, scoreboard.
+
+Every bit position comes from the RTL's ports.json; nothing here is hard-coded to a design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import ReadOnly, RisingEdge
+
+
+class PortLayout:
+    def __init__(self, ports: dict, mu_frac: int, score_frac: int):
+        self.ports = ports
+        self.in_fields = ports["words"]["fields"]
+        out = ports["outputs"]
+        self.mu_fields, self.score_field, self.bit_fields = out["mu"]["fields"], out["score"]["fields"][0], out["trigger_bits"]["fields"]
+        self.mu_frac, self.score_frac = mu_frac, score_frac
+
+    def pack(self, words) -> int:
+        v = 0
+        for w, f in zip(words, self.in_fields):
+            if f["width"]:
+                v |= (int(w) & ((1 << f["width"]) - 1)) << f["offset"]
+        return v
+
+    @staticmethod
+    def _field(raw: int, f: dict, base: int) -> int:
+        if not f["width"]:
+            return 0
+        x = (raw >> (f["offset"] - base)) & ((1 << f["width"]) - 1)
+        if f["signed"] and x >> (f["width"] - 1):
+            x -= 1 << f["width"]
+        return x
+
+    def unpack(self, mu_raw: int, score_raw: int, bits_raw: int):
+        """Port values -> (mu, score, bits) in units of the emulator's types."""
+        mb = self.mu_fields[0]["offset"]
+        mu = [self._field(mu_raw, f, mb) << (self.mu_frac - f["frac"]) for f in self.mu_fields]
+        sf = self.score_field
+        score = self._field(score_raw, sf, sf["offset"]) << (self.score_frac - sf["frac"])
+        bb = self.bit_fields[0]["offset"]
+        bits = [self._field(bits_raw, f, bb) for f in self.bit_fields]
+        return mu, score, bits
+
+
+class Driver:
+    """Puts one event on `words` with valid_in high per scheduled clock; valid_in low otherwise."""
+
+    def __init__(self, dut, layout: PortLayout):
+        self.dut, self.layout = dut, layout
+        self.sent_cycles: list[int] = []
+
+    async def send(self, events, spacing: int = 1, clock_counter=None):
+        dut = self.dut
+        for k, words in enumerate(events):
+            dut.words.value = self.layout.pack(words)
+            dut.valid_in.value = 1
+            await RisingEdge(dut.clk)
+            if clock_counter is not None:
+                self.sent_cycles.append(clock_counter.cycle)
+            dut.valid_in.value = 0
+            for _ in range(spacing - 1):
+                await RisingEdge(dut.clk)
+        dut.valid_in.value = 0
+
+
+class ClockCounter:
+    def __init__(self, dut):
+        self.dut, self.cycle = dut, 0
+
+    async def run(self):
+        while True:
+            await RisingEdge(self.dut.clk)
+            self.cycle += 1
+
+
+@dataclass
+class Observation:
+    cycle: int
+    mu: list
+    score: int
+    bits: list
+
+
+class Monitor:
+    """Samples the outputs after every clock edge; records valid events and flags bits raised without valid."""
+
+    def __init__(self, dut, layout: PortLayout, counter: ClockCounter):
+        self.dut, self.layout, self.counter = dut, layout, counter
+        self.observed: list[Observation] = []
+        self.bits_without_valid = 0
+        self._task = None
+
+    def start(self):
+        self._task = cocotb.start_soon(self._run())
+
+    def stop(self):
+        if self._task:
+            self._task.cancel()
+
+    async def _run(self):
+        dut = self.dut
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            bits_raw = dut.trigger_bits.value.to_unsigned() if dut.trigger_bits.value.is_resolvable else 0
+            valid = dut.valid_out.value.is_resolvable and int(dut.valid_out.value) == 1
+            if not valid:
+                if not dut.trigger_bits.value.is_resolvable or bits_raw:
+                    self.bits_without_valid += 1
+                continue
+            mu, score, bits = self.layout.unpack(dut.mu.value.to_unsigned(), dut.score.value.to_unsigned(), bits_raw)
+            self.observed.append(Observation(self.counter.cycle, mu, score, bits))
+
+
+@dataclass
+class Scoreboard:
+    """Compares observed outputs, in order, with the emulator's."""
+
+    log: object
+    field_names: list
+    mismatches: int = 0
+    compared: int = 0
+    details: list = field(default_factory=list)
+
+    def check(self, words, expected, observed: Observation):
+        emu_mu, emu_score, emu_bits = expected
+        self.compared += 1
+        if list(emu_mu) == list(observed.mu) and emu_score == observed.score and list(emu_bits) == list(observed.bits):
+            return True
+        self.mismatches += 1
+        if len(self.details) < 5:
+            fields = ", ".join(f"{n}={int(w)}" for n, w in zip(self.field_names, words) if int(w))
+            msg = (f"MISMATCH event {self.compared - 1}: input words {{{fields}}}\n"
+                   f"  emulator: mu={list(emu_mu)} score={emu_score} bits={list(emu_bits)}\n"
+                   f"  RTL     : mu={observed.mu} score={observed.score} bits={observed.bits}")
+            self.log.error(msg)
+            self.details.append(msg)
+        return False

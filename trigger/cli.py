@@ -1,0 +1,226 @@
+"""`trigger`: one subcommand per stage, each a thin wrapper over a library function."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(help="Anomaly-detection trigger: L1 data -> QKeras VAE -> hls4ml/da4ml firmware, verified bit for bit.",
+                  no_args_is_help=True, add_completion=False)
+data_app = typer.Typer(help="Event data: generate with Pythia 8 + FastJet, remake the shipped set, plot.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML configuration (default: configs/default.yaml).")
+BuildOpt = typer.Option(Path("build"), "--build", "-b", help="Build directory for every output.")
+
+
+def _load(config):
+    from trigger.config import load_config
+
+    return load_config(config)
+
+
+def _fail(exc: Exception):
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _guard(fn):
+    """Turn the errors we raise for bad input into a one-line message and exit code 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        from trigger.config import ConfigError
+        from trigger.data.io import DataError
+        from trigger.data.processes import ProcessError
+        from trigger.firmware.network import ConversionError
+
+        try:
+            return fn(*a, **k)
+        except (ConfigError, DataError, ProcessError, ConversionError, FileNotFoundError) as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+def _save_cfg(cfg, build: Path):
+    from trigger.config import save_config
+
+    build.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, build / "config.yaml")
+
+
+@data_app.command("generate")
+@_guard
+def data_generate(
+    process: str = typer.Option(..., "--process", "-p", help="Built-in process (W, Z, ttbar, QCD, Ato4l, LQ, h0tautau, hchtaunu) or a name for --pythia settings."),
+    events: int = typer.Option(..., "--events", "-n", help="Number of events after the lepton filter."),
+    seed: int = typer.Option(1, help="Base seed; each chunk derives its own."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output HDF5 file (ADC2021 layout)."),
+    pythia: Optional[List[str]] = typer.Option(None, "--pythia", help="Pythia setting 'Key=value' (repeat); makes a custom process."),
+    lepton_filter: bool = typer.Option(True, "--lepton-filter/--no-lepton-filter", help="ADC2021 prefilter: >= 1 e or mu with pT > 23 GeV."),
+    chunk_size: int = typer.Option(2000, help="Events per independent seeded chunk."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Parallel processes (default: all cores)."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address: run chunks on a cluster."),
+):
+    """Generate one process into an HDF5 file in the ADC2021 layout."""
+    from trigger.data.generate import generate
+
+    info = generate(process, events, seed, str(out), custom_settings=pythia or None, lepton_filter=lepton_filter,
+                    chunk_size=chunk_size, n_jobs=jobs, scheduler=scheduler)
+    typer.echo(json.dumps(info, indent=1))
+
+
+@data_app.command("default")
+@_guard
+def data_default(config: Optional[Path] = ConfigOpt, jobs: Optional[int] = typer.Option(None, "--jobs", "-j"),
+                 only: Optional[List[str]] = typer.Option(None, "--only", help="Only these processes."),
+                 scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address.")):
+    """(Re)make the dataset of the config (the shipped default data), bit for bit from its seeds."""
+    from trigger.data.dataset import build_default
+
+    cfg = _load(config)
+    typer.echo(json.dumps(build_default(cfg, n_jobs=jobs, scheduler=scheduler, only=only), indent=1))
+
+
+@data_app.command("plot")
+@_guard
+def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default: the config's data)."),
+              config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
+    """Per-process PNG distributions: multiplicities, leading pT, MET, eta."""
+    from trigger.data.dataset import process_file
+    from trigger.data.io import read_events
+    from trigger.plots import data_plots
+
+    cfg = _load(config)
+    paths = files or [process_file(cfg.data, n) for n in cfg.data.processes()]
+    samples = {}
+    for p in paths:
+        ef = read_events(p)
+        samples[Path(p).stem] = ef.particles
+    for w in data_plots(build / "reports" / "plots", samples):
+        typer.echo(w)
+
+
+@app.command()
+@_guard
+def train(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+          baselines: bool = typer.Option(True, help="Also train the plain AE and AXOL1TL-v1 baselines.")):
+    """Quantization-aware training of the VAE on background; writes build/model/."""
+    from trigger.train import train as _train
+
+    cfg = _load(config)
+    _save_cfg(cfg, build)
+    r = _train(cfg, build, baselines=baselines)
+    typer.echo(f"trained in {r['seconds']:.1f} s; model in {build / 'model'}")
+
+
+@app.command()
+@_guard
+def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
+    """ROC, AUC, thresholds for the target rates and signal efficiencies; writes build/reports/physics.json."""
+    from trigger.evaluate import evaluate as _evaluate
+
+    r = _evaluate(_load(config), build)
+    for t in r["thresholds"]:
+        typer.echo(f"{t['rate_khz']:g} kHz: threshold {t['threshold_int']} ({t['threshold_float']:.5g})")
+    for sig, e in r["signals"].items():
+        typer.echo(f"{sig}: AUC {e['scores']['encoder_mu2']['auc']:.3f}")
+
+
+@app.command()
+@_guard
+def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+             resources: bool = typer.Option(False, "--resources/--no-resources", help="Run yosys synth_xilinx for LUT/FF/DSP counts.")):
+    """Write the hls4ml HLS project (and compile its C simulation) and the da4ml Verilog."""
+    from trigger.firmware.build import build_firmware
+
+    s = build_firmware(_load(config), build, resources=resources)
+    typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
+
+
+@app.command()
+@_guard
+def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "-i", help="HDF5 file (ADC2021 layout)."),
+            out: Path = typer.Option(..., "--out", "-o", help="Output HDF5 with mu, score, trigger bits."),
+            config: Optional[Path] = ConfigOpt,
+            vectors: Optional[Path] = typer.Option(None, help="Also write test vectors (one event per line) here."),
+            dump: Optional[int] = typer.Option(None, help="Print this event's words and outputs as hex/binary fields.")):
+    """Run the bit-accurate emulator on a file."""
+    from emulator.bits import dump_event, write_vectors
+    from trigger.emulate import emulate_file
+
+    cfg = _load(config)
+    words, (mu, score, bits) = emulate_file(build, input, out, cfg.units)
+    typer.echo(f"{len(words)} events -> {out}; trigger fractions: {bits.mean(0).round(6).tolist()}")
+    if vectors:
+        write_vectors(build, words, (mu, score, bits), vectors)
+        typer.echo(f"test vectors -> {vectors}")
+    if dump is not None:
+        typer.echo(dump_event(build, words[dump], (mu[dump], score[dump], bits[dump])))
+
+
+@app.command()
+@_guard
+def compare(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+            input: Optional[Path] = typer.Option(None, "--input", "-i", help="Compare on this file instead of the test events."),
+            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for this run's JSON and report."),
+            rtl_events: int = typer.Option(1_000_000, help="Events for emulator vs RTL (physics, then random words).")):
+    """Bit-accuracy: QKeras vs emulator vs C simulation vs RTL; writes bit_accuracy.json and .md."""
+    from trigger.compare import compare as _compare
+
+    r = _compare(_load(config), build, str(input) if input else None, out, rtl_events)
+    typer.echo(f"{r['events']} events; all exact: {r['all_exact']}")
+    if not r["all_exact"]:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+@_guard
+def sim(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+        events: int = typer.Option(10000, help="Events streamed through the RTL."),
+        quick: bool = typer.Option(False, help="Small event counts (the fast test subset).")):
+    """cocotb testbenches on the RTL with Verilator: latency, II, bit-exactness, rates, reset/valid."""
+    from cocotb_tests.runner import run_sim
+
+    r = run_sim(_load(config), build, events=500 if quick else events)
+    typer.echo(json.dumps({k: r[k] for k in ("latency_cycles", "latency_ns", "initiation_interval", "events_simulated", "mismatches")}, indent=1))
+    if r["mismatches"] or not r["passed"]:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+@_guard
+def report(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
+    """Write build/reports/summary.json and summary.md from what the stages measured."""
+    from trigger.report import write_summary
+
+    write_summary(_load(config), build)
+    typer.echo(f"{build / 'reports' / 'summary.md'}")
+
+
+@app.command()
+@_guard
+def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+        resources: bool = typer.Option(True, "--resources/--no-resources"),
+        rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage.")):
+    """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
+    from trigger.pipeline import run_flow
+
+    run_flow(_load(config), build, resources=resources, rtl_events=rtl_events, force=force)
+
+
+def main():
+    app(prog_name="trigger")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""`trigger compare`: the same events through QKeras, the emulator, the C simulation and the RTL, bit by bit."""
+
+from __future__ import annotations
+
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from trigger.config import Config
+from trigger.io_utils import atomic_write_text, write_json
+from trigger.progress import console
+
+MAX_MISMATCHES_SHOWN = 5
+
+
+class Outputs:
+    def __init__(self, mu, score, bits):
+        self.mu, self.score, self.bits = (np.asarray(a, dtype=np.int64) for a in (mu, score, bits))
+
+
+def edge_cases(emu) -> dict[str, np.ndarray]:
+    """Inputs physics rarely makes: field maxima, empty, single objects, random words, saturating drives."""
+    lo, hi = emu.word_min, emu.word_max
+    n = emu.n_inputs
+    rng = np.random.default_rng(12345)
+    cases = {
+        "all_max": hi[None, :].copy(),
+        "all_min": lo[None, :].copy(),
+        "all_zero": np.zeros((1, n), np.int64),
+    }
+    single = []
+    for obj in range(n // 3):
+        for value in (hi, lo, rng.integers(lo, hi + 1)):
+            e = np.zeros(n, np.int64)
+            e[3 * obj : 3 * obj + 3] = value[3 * obj : 3 * obj + 3]
+            single.append(e)
+    cases["single_object"] = np.array(single)
+    cases["random_full_range"] = rng.integers(lo, hi + 1, size=(20000, n))
+    # drive each first-layer unit (and the latent units through it) to its extremes: every word at the end
+    # of its range that pushes the unit's sum up (or down), so accumulators and the score saturate or wrap
+    w0 = emu.layers[0]["w"]
+    drives = []
+    for j in range(w0.shape[1]):
+        for sign in (1, -1):
+            drives.append(np.where(sign * w0[:, j] > 0, hi, lo))
+    chain = w0  # the latent units through every layer, ReLUs ignored: a direction that drives mu hard
+    for layer in emu.layers[1:]:
+        chain = chain @ layer["w"]
+    for j in range(chain.shape[1]):
+        for sign in (1, -1):
+            drives.append(np.where(sign * chain[:, j] > 0, hi, lo))
+    cases["saturating_drive"] = np.array(drives)
+    return cases
+
+
+def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndarray, rates) -> dict:
+    mu_eq = a.mu == b.mu
+    score_eq = a.score == b.score
+    bits_eq = a.bits == b.bits
+    all_eq = mu_eq.all(1) & score_eq & bits_eq.all(1)
+    bad = np.flatnonzero(~all_eq)[:MAX_MISMATCHES_SHOWN]
+    return {
+        "pair": f"{name_a} vs {name_b}",
+        "events": int(len(words)),
+        "exact_fraction_all": float(all_eq.mean()),
+        "exact_fraction_mu": [float(x) for x in mu_eq.mean(0)],
+        "exact_fraction_score": float(score_eq.mean()),
+        "exact_fraction_bits": {f"{r:g}khz": float(x) for r, x in zip(rates, bits_eq.mean(0))},
+        "max_diff_lsb_mu": int(np.abs(a.mu - b.mu).max(initial=0)),
+        "max_diff_lsb_score": int(np.abs(a.score - b.score).max(initial=0)),
+        "mismatches": int((~all_eq).sum()),
+        "first_mismatches": [
+            {
+                "index": int(i),
+                "words": words[i].tolist(),
+                name_a: {"mu": a.mu[i].tolist(), "score": int(a.score[i]), "bits": a.bits[i].tolist()},
+                name_b: {"mu": b.mu[i].tolist(), "score": int(b.score[i]), "bits": b.bits[i].tolist()},
+            }
+            for i in bad
+        ],
+    }
+
+
+def _compare(impls: dict[str, Outputs], words, rates) -> list[dict]:
+    return [_pair_stats(a, impls[a], b, impls[b], words, rates) for a, b in combinations(impls, 2)]
+
+
+def load_events(cfg: Config, input_file: str | None, root: Path | None = None):
+    """Words (and physics values without the L1 rounding, when available) of the test events or a file."""
+    from trigger.data.dataset import load_background, load_sample
+    from trigger.data.io import read_events
+    from trigger.data.units import to_words
+
+    if input_file:
+        ef = read_events(input_file)
+        return to_words(ef.particles, cfg.units), ef.particles, [Path(input_file).name]
+    parts = [load_background(cfg, "test", root).words] + [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
+    return np.concatenate(parts), None, ["background test split"] + [f"{s} test split" for s in cfg.data.signals]
+
+
+def _unrounded_inputs(particles, cfg: Config, scaling) -> np.ndarray:
+    """The scaled inputs from the physics values before rounding to L1 words (QKeras 'raw')."""
+    from trigger.data.layout import GROUPS, SLOTS
+
+    p = np.asarray(particles, dtype=np.float64)
+    raw = np.zeros((len(p), p.shape[1], 3))
+    for name, _, _ in GROUPS:
+        u = getattr(cfg.units, name)
+        sl = SLOTS[name]
+        raw[:, sl, 0] = p[:, sl, 0] / u.pt_lsb
+        raw[:, sl, 1] = p[:, sl, 1] / u.eta_lsb
+        raw[:, sl, 2] = np.mod(p[:, sl, 2] / (2 * np.pi / u.phi_bins), u.phi_bins)
+    return ((raw.reshape(len(p), -1) - scaling.offset) / np.exp2(scaling.shift)).astype(np.float32)
+
+
+def compare(cfg: Config, build: str | Path = "build", input_file: str | None = None, out: str | Path | None = None,
+            rtl_events: int = 1_000_000, root: Path | None = None) -> dict:
+    from da4ml.cmvm.types import CombLogic
+
+    from emulator import Emulator
+    from trigger.firmware.hls import CSim
+    from trigger.scoring import software_scores
+    from trigger.train import load_model, load_scaling
+
+    build = Path(build)
+    out = Path(out) if out else build / "reports"
+    t0 = time.perf_counter()
+    emu = Emulator.load(build)
+    rates = emu.rates_khz
+    words, particles, sources = load_events(cfg, input_file, root)
+    words = emu.check_words(words)
+    scaling = load_scaling(build)
+    model = load_model(build)
+    timings = {}
+
+    def timed(name, fn, *a):
+        t = time.perf_counter()
+        r = fn(*a)
+        timings[name] = {"seconds": time.perf_counter() - t, "events": len(a[0])}
+        return r
+
+    def qkeras(x):
+        mu, score = software_scores(model, x, cfg.model.mu.type)
+        return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
+
+    console.print(f"  compare: {len(words)} events through QKeras, emulator, C simulation, RTL interpreter")
+    impl = {
+        "qkeras": timed("qkeras", qkeras, scaling.apply(words).astype(np.float32)),
+        "emulator": timed("emulator", lambda w: Outputs(*emu.run(w)), words),
+    }
+    csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(rates))
+    impl["csim"] = timed("csim", lambda w: Outputs(*csim.run(w)), words)
+    comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
+    mu_frac = emu.layers[-1]["res"].frac
+
+    def rtl(w):
+        o = comb.predict(w.astype(np.float64), n_threads=1)
+        L = emu.latent
+        return Outputs(np.rint(o[:, :L] * 2.0**mu_frac), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
+
+    impl["rtl"] = timed("rtl", rtl, words)
+    pairs = _compare(impl, words, rates)
+
+    raw = None
+    if particles is not None:
+        r = qkeras(_unrounded_inputs(particles, cfg, scaling))
+        raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], words, rates)
+
+    # emulator vs RTL on at least rtl_events: the physics events, then random full-range words
+    rng = np.random.default_rng(2024)
+    extra = max(rtl_events - len(words), 0)
+    big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
+    big_pair = _pair_stats("emulator", timed("emulator_big", lambda w: Outputs(*emu.run(w)), big), "rtl", timed("rtl_big", rtl, big), big, rates)
+
+    edges = {}
+    for name, w in edge_cases(emu).items():
+        e = {"emulator": Outputs(*emu.run(w)), "csim": Outputs(*csim.run(w)), "rtl": rtl(w)}
+        edges[name] = _compare(e, w, rates)
+
+    result = {
+        "sources": sources,
+        "events": int(len(words)),
+        "pairs": pairs,
+        "qkeras_unrounded_inputs": raw,
+        "emulator_vs_rtl_large": big_pair,
+        "edge_cases": edges,
+        "all_exact": all(p["mismatches"] == 0 for p in pairs)
+        and big_pair["mismatches"] == 0
+        and all(p["mismatches"] == 0 for v in edges.values() for p in v),
+        "events_per_second": {k: v["events"] / v["seconds"] for k, v in timings.items()},
+        "seconds": time.perf_counter() - t0,
+    }
+    write_json(out / "bit_accuracy.json", result)
+    atomic_write_text(out / "bit_accuracy.md", render_markdown(result))
+    return result
+
+
+def render_markdown(r: dict) -> str:
+    lines = [
+        "# Bit-accuracy report",
+        "",
+        f"Events compared: **{r['events']}** ({', '.join(r['sources'])}). "
+        f"All implementations bit-exact everywhere: **{'yes' if r['all_exact'] else 'NO'}**.",
+        "",
+        "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = list(r["pairs"]) + [r["emulator_vs_rtl_large"]] + ([r["qkeras_unrounded_inputs"]] if r["qkeras_unrounded_inputs"] else [])
+    for p in rows:
+        mu = ", ".join(f"{x:.4%}" for x in p["exact_fraction_mu"])
+        bits = ", ".join(f"{k}: {v:.4%}" for k, v in p["exact_fraction_bits"].items())
+        lines.append(
+            f"| {p['pair']} | {p['events']} | {p['exact_fraction_all']:.4%} | {p['exact_fraction_score']:.4%} | {mu} | {bits} | "
+            f"{p['max_diff_lsb_mu']} / {p['max_diff_lsb_score']} |"
+        )
+    lines += ["", "`qkeras_unrounded` feeds QKeras the physics values before rounding to L1 words: differences there "
+              "show the effect of the L1 input quantisation, not a firmware error.", "", "## Edge cases", "",
+              "| case | events | pairs exact |", "|---|---|---|"]
+    for name, pairs in r["edge_cases"].items():
+        ok = sum(p["mismatches"] == 0 for p in pairs)
+        lines.append(f"| {name} | {pairs[0]['events']} | {ok}/{len(pairs)} |")
+    bad = [p for p in rows + [q for v in r["edge_cases"].values() for q in v] if p["first_mismatches"]]
+    if bad:
+        lines += ["", "## First mismatches", ""]
+        for p in bad:
+            for m in p["first_mismatches"]:
+                lines.append(f"- {p['pair']}, event {m['index']}: words {m['words']}")
+                for k, v in m.items():
+                    if isinstance(v, dict):
+                        lines.append(f"  - {k}: mu {v['mu']}, score {v['score']}, bits {v['bits']}")
+    lines += ["", "## Speed (events/s, this run)", ""]
+    lines += [f"- {k}: {v:,.0f}" for k, v in r["events_per_second"].items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,145 @@
+"""Reports: data distributions, and the summary a physicist reads after `make firmware`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trigger import versions
+from trigger.config import Config
+from trigger.io_utils import atomic_write_text, write_json
+
+
+def _read(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def data_report(cfg: Config, build: Path, root: Path | None = None) -> dict:
+    from trigger.data.dataset import process_file
+    from trigger.data.io import read_events
+    from trigger.data.units import SaturationCount, to_words
+    from trigger.plots import data_plots
+
+    info, samples, weights = {}, {}, {}
+    for name in cfg.data.processes():
+        ef = read_events(process_file(cfg.data, name, root))
+        sat = SaturationCount()
+        to_words(ef.particles, cfg.units, sat)
+        info[name] = {
+            "events": len(ef),
+            "lepton_filter": ef.attrs.get("lepton_filter"),
+            "filter_efficiency": ef.attrs.get("filter_efficiency"),
+            "seed": ef.attrs.get("seed"),
+            "word_saturation": sat.counts,
+            "kind": "background" if name in cfg.data.background else "signal",
+        }
+        samples[name], weights[name] = ef.particles[:50000], ef.weights[:50000]
+    data_plots(build / "reports" / "plots", samples, weights)
+    write_json(build / "reports" / "data.json", info)
+    return info
+
+
+def write_summary(cfg: Config, build: str | Path) -> dict:
+    build = Path(build)
+    rep = build / "reports"
+    phys = _read(rep / "physics.json") or {}
+    bits = _read(rep / "bit_accuracy.json") or {}
+    fw = _read(rep / "firmware.json") or {}
+    res = _read(rep / "resources.json") or {}
+    sim = _read(rep / "sim.json")
+    data = _read(rep / "data.json") or {}
+    timing = _read(rep / "timing.json") or {}
+    rates = [f"{r:g}" for r in cfg.firmware.rates_khz]
+
+    physics = {
+        sig: {
+            "lepton_filter": e.get("lepton_filter"),
+            "auc": e["scores"]["encoder_mu2"]["auc"],
+            "efficiency": e["scores"]["encoder_mu2"]["efficiency"],
+            "best_score": e["best_score"],
+            "baselines": {k: {"auc": v["auc"], "efficiency": v["efficiency"]} for k, v in e["scores"].items() if k != "encoder_mu2"},
+        }
+        for sig, e in phys.get("signals", {}).items()
+    }
+    summary = {
+        "physics": physics,
+        "thresholds": phys.get("thresholds"),
+        "stream_rate_khz": phys.get("stream_rate_khz"),
+        "bit_accuracy": {
+            "events": bits.get("events"),
+            "all_exact": bits.get("all_exact"),
+            "pairs": [
+                {"pair": p["pair"], "events": p["events"], "exact_fraction": p["exact_fraction_all"]}
+                for p in bits.get("pairs", []) + ([bits["emulator_vs_rtl_large"]] if bits.get("emulator_vs_rtl_large") else [])
+            ],
+        },
+        "firmware": {
+            "clock_mhz": fw.get("clock_mhz"),
+            "latency_cycles": fw.get("latency_cycles"),
+            "latency_ns": fw.get("latency_ns"),
+            "latency_budget_ns": cfg.firmware.latency_budget_ns,
+            "ii": fw.get("ii"),
+            "luts": res.get("luts"),
+            "ffs": res.get("ffs"),
+            "dsps": res.get("dsps"),
+            "carry": res.get("carry"),
+            "da4ml_cost": fw.get("da4ml_cost"),
+            "hashes": fw.get("hashes"),
+        },
+        "simulation": sim,
+        "data": data,
+        "timing": timing,
+        "versions": versions.collect(),
+    }
+    write_json(rep / "summary.json", summary)
+    atomic_write_text(rep / "summary.md", render_summary(summary, rates))
+    return summary
+
+
+def _pct(e):
+    return f"{100 * e['efficiency']:.2f} ± {100 * e['uncertainty']:.2f} %"
+
+
+def render_summary(s: dict, rates: list[str]) -> str:
+    f = s["firmware"]
+    L = ["# Anomaly trigger: summary", ""]
+    ok_lat = f["latency_ns"] is not None and f["latency_ns"] <= f["latency_budget_ns"]
+    L += [
+        f"- **Latency**: {f['latency_cycles']} clocks = {f['latency_ns']:.1f} ns at {f['clock_mhz']:g} MHz "
+        f"(budget {f['latency_budget_ns']:g} ns: {'met' if ok_lat else 'NOT met'}), II = {f['ii']}"
+        if f["latency_ns"] is not None else "- Latency: not built yet",
+        f"- **Bit accuracy**: {s['bit_accuracy']['events']} events, all implementations exact: **{s['bit_accuracy']['all_exact']}**",
+        f"- **Resources** (yosys synth_xilinx): LUT {f['luts']}, FF {f['ffs']}, CARRY {f['carry']}, DSP {f['dsps']} "
+        f"(da4ml estimate {f['da4ml_cost']})",
+        f"- **Stream rate** the background stands for: {s['stream_rate_khz']} kHz",
+        "",
+        "## Signal efficiency at fixed trigger rate (encoder-only score sum(mu^2))",
+        "",
+        "| signal | lepton filter | AUC | " + " | ".join(f"eff @ {r} kHz" for r in rates) + " | best score (AUC) |",
+        "|---|---|---|" + "---|" * len(rates) + "---|",
+    ]
+    for sig, p in s["physics"].items():
+        L.append(f"| {sig} | {p['lepton_filter']} | {p['auc']:.3f} | " + " | ".join(_pct(p["efficiency"][r]) for r in rates) + f" | {p['best_score']} |")
+    L += ["", "## Baselines (AUC; efficiency at the lowest rate)", "", "| signal | baseline | AUC | eff @ " + rates[0] + " kHz |", "|---|---|---|---|"]
+    for sig, p in s["physics"].items():
+        for name, b in p["baselines"].items():
+            L.append(f"| {sig} | {name} | {b['auc']:.3f} | {_pct(b['efficiency'][rates[0]])} |")
+    L += ["", "## Thresholds", "", "| rate [kHz] | threshold (float) | threshold (integer, score LSBs) | achieved rate [kHz] |", "|---|---|---|---|"]
+    for t in s["thresholds"] or []:
+        L.append(f"| {t['rate_khz']:g} | {t['threshold_float']:.6g} | {t['threshold_int']} | {t['achieved_rate_khz']:.2f} ± {t['rate_uncertainty_khz']:.2f} |")
+    L += ["", "## Bit accuracy", "", "| pair | events | exact |", "|---|---|---|"]
+    for p in s["bit_accuracy"]["pairs"]:
+        L.append(f"| {p['pair']} | {p['events']} | {100 * p['exact_fraction']:.4f} % |")
+    if s["simulation"]:
+        sim = s["simulation"]
+        L += ["", "## RTL simulation (cocotb)", "", "```", json.dumps({k: v for k, v in sim.items() if k != "rates"}, indent=1), "```"]
+    L += ["", "## Plots", ""]
+    for sig in s["physics"]:
+        L.append(f"![ROC {sig}](plots/roc_{sig}.png)")
+    L += ["![scores](plots/score_distributions.png)", "![efficiency vs rate](plots/efficiency_vs_rate.png)", ""]
+    for name in s["data"]:
+        L.append(f"![data {name}](plots/data_{name}.png)")
+    L += ["", "## Timing (seconds per stage, last run of each)", ""]
+    L += [f"- {k}: {v:.1f}" for k, v in s["timing"].items()]
+    L += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in s["versions"].items()]
+    return "\n".join(L) + "\n"
