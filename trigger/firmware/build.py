@@ -10,7 +10,8 @@ from trigger.config import Config
 from trigger.io_utils import file_sha256, tree_sha256, write_json
 from trigger.progress import console
 
-EXCLUDE_FROM_HASH = ("libtrigger_csim.so", ".so", ".o", "__pycache__")
+# compiled objects, and hls4ml's zipped copy of the Keras model (zip entries carry timestamps)
+EXCLUDE_FROM_HASH = (".so", ".o", ".keras")
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -25,7 +26,7 @@ def load_thresholds(build: Path) -> list[dict]:
 
 
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
-    from trigger.firmware.hls import compile_csim, write_hls
+    from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.network import build_network, write_description
     from trigger.firmware.rtl import trace, write_rtl
     from trigger.train import load_model, load_scaling
@@ -41,6 +42,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     hm = write_hls(cfg, net, model, build / "hls")
     console.print("  hls4ml: compiling the C simulation (g++)")
     hm.compile()
+    fix_stamp(build / "hls", net)
     compile_csim(build / "hls")
     timings["hls"] = time.perf_counter() - t
 

@@ -121,6 +121,33 @@ def write_hls(cfg: Config, net: Network, model, out: Path) -> object:
     return hm
 
 
+def fix_stamp(out: Path, net: Network) -> None:
+    """hls4ml stamps each write with a random id; replace it with one derived from the network, so the
+    same model gives byte-identical files."""
+    import hashlib
+    import json
+
+    from trigger.firmware.network import network_to_dict
+
+    m = re.search(r"^Stamp:\s*'?([0-9a-f]+)'?\s*$", (out / "hls4ml_config.yml").read_text(), re.M)
+    if not m:
+        return
+    old = m.group(1)
+
+    # the build folder's absolute path is no part of the design: keep the project relocatable
+    cfg_file = out / "hls4ml_config.yml"
+    text = re.sub(r"^OutputDir:.*$", "OutputDir: .", cfg_file.read_text(), flags=re.M)
+    cfg_file.write_text(re.sub(r"^KerasModel: !keras_model '.*/(keras_model\.keras)'", r"KerasModel: !keras_model '\1'", text, flags=re.M))
+    new = hashlib.sha256(json.dumps(network_to_dict(net), sort_keys=True).encode()).hexdigest()[: len(old)]
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".yml", ".sh", ".cpp", ".h", ".tcl", ".json"):
+            text = path.read_text()
+            if old in text:
+                path.write_text(text.replace(old, new))
+        if path.is_file() and old in path.name:
+            path.rename(path.with_name(path.name.replace(old, new)))
+
+
 def compile_csim(out: Path) -> Path:
     """Compile the whole firmware function (scaling + hls4ml network + compare) with g++ for C simulation."""
     lib = out / CSIM_LIB

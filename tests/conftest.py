@@ -1,0 +1,25 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import write_tiny_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The whole flow on the tiny synthetic config: train, evaluate, firmware (no resources). Built once."""
+    from trigger.config import load_config
+    from trigger.evaluate import evaluate
+    from trigger.firmware.build import build_firmware
+    from trigger.train import train
+
+    root = tmp_path_factory.mktemp("tiny")
+    cfg = load_config(write_tiny_dataset(root))
+    build = root / "build"
+    train(cfg, build)
+    evaluate(cfg, build, plots=False)
+    fw = build_firmware(cfg, build)
+    return cfg, build, fw

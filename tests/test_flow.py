@@ -1,0 +1,117 @@
+"""The tiny model through every stage: the four implementations must agree bit for bit."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emulator import Emulator
+from trigger.compare import compare, edge_cases
+from trigger.firmware.hls import CSim
+
+
+def test_all_implementations_bit_exact(tiny):
+    cfg, build, _ = tiny
+    r = compare(cfg, build, rtl_events=50_000)
+    assert r["events"] > 1000
+    for p in r["pairs"]:
+        assert p["mismatches"] == 0, p["pair"]
+        assert p["exact_fraction_all"] == 1.0
+    assert r["emulator_vs_rtl_large"]["events"] == 50_000 and r["emulator_vs_rtl_large"]["mismatches"] == 0
+    for name, pairs in r["edge_cases"].items():
+        assert all(p["mismatches"] == 0 for p in pairs), name
+    assert r["all_exact"]
+    assert (build / "reports" / "bit_accuracy.md").read_text().startswith("# Bit-accuracy report")
+
+
+def test_edge_cases_really_saturate(tiny):
+    _, build, _ = tiny
+    emu = Emulator.load(build)
+    x = emu.scaled_input(edge_cases(emu)["all_max"])
+    assert (x == emu.input_type.int_max).any(), "field maxima must drive the input quantizer into saturation"
+    mu = emu.mu(edge_cases(emu)["saturating_drive"])
+    mu_t = emu.layers[-1]["res"]
+    assert ((mu == mu_t.int_max) | (mu == mu_t.int_min)).any()
+
+
+def test_comparison_detects_a_wrong_threshold(tiny):
+    """The comparison must be able to fail: a threshold off by one LSB changes some trigger bits."""
+    _, build, _ = tiny
+    desc = json.loads((build / "firmware.json").read_text())
+    emu = Emulator(desc)
+    rng = np.random.default_rng(1)
+    words = rng.integers(emu.word_min, emu.word_max + 1, size=(20000, emu.n_inputs))
+    _, score, bits = emu.run(words)
+    desc["thresholds"][0]["threshold_int"] = int(np.median(score))
+    off = Emulator(desc)
+    desc["thresholds"][0]["threshold_int"] += 1
+    off1 = Emulator(desc)
+    assert not np.array_equal(off.trigger(words), off1.trigger(words))
+
+
+def test_thresholds_match_target_rates(tiny):
+    cfg, build, _ = tiny
+    phys = json.loads((build / "reports" / "physics.json").read_text())
+    for t in phys["thresholds"]:
+        assert t["achieved_fraction"] <= t["target_fraction"] + 1e-12
+        assert t["threshold_float"] == t["threshold_int"] * 2.0 ** -cfg.model.score_type.frac
+    for sig in cfg.data.signals:
+        scores = phys["signals"][sig]["scores"]
+        assert {"encoder_mu2", "full_kl", "vae_reco", "ae_reco", "axol1tl_v1", "random"} <= set(scores)
+
+
+def test_csim_rejects_bad_shape(tiny):
+    _, build, _ = tiny
+    emu = Emulator.load(build)
+    cs = CSim(build / "hls", emu.n_inputs, emu.latent, len(emu.thresholds))
+    with pytest.raises(ValueError, match="expected"):
+        cs.run(np.zeros((3, 5), dtype=np.int64))
+
+
+def test_firmware_is_deterministic_and_self_contained(tiny, tmp_path):
+    import shutil
+
+    from trigger.firmware.build import build_firmware
+
+    cfg, build, first = tiny
+    copy = tmp_path / "b2"
+    shutil.copytree(build, copy)
+    second = build_firmware(cfg, copy, verilator_lint=False)
+    assert first["hashes"] == second["hashes"]
+    # the HLS project compiles from its own folder alone
+    moved = tmp_path / "moved_hls"
+    shutil.copytree(copy / "hls", moved)
+    (moved / "libtrigger_csim.so").unlink()
+    from trigger.firmware.hls import compile_csim
+
+    assert compile_csim(moved).exists()
+
+
+def test_latency_meets_budget(tiny):
+    cfg, build, fw = tiny
+    ports = json.loads((build / "rtl" / "ports.json").read_text())
+    assert fw["latency_ns"] <= cfg.firmware.latency_budget_ns
+    assert ports["latency_cycles"] == fw["latency_cycles"]
+    assert fw["verilator_lint"]["passed"]
+
+
+def test_unsupported_layer_is_named(tiny):
+    import tensorflow as tf
+
+    from trigger.firmware.network import ConversionError, check_supported
+
+    inp = tf.keras.Input(shape=(57,))
+    x = tf.keras.layers.BatchNormalization(name="bn_float")(inp)
+    with pytest.raises(ConversionError, match="'bn_float'.*BatchNormalization"):
+        check_supported(tf.keras.Model(inp, x))
+
+
+def test_emulator_rejects_out_of_range_words(tiny):
+    _, build, _ = tiny
+    emu = Emulator.load(build)
+    w = np.zeros((2, emu.n_inputs), dtype=np.int64)
+    w[1, 0] = emu.word_max[0] + 1
+    from emulator import EmulatorError
+
+    with pytest.raises(EmulatorError, match="met0_pt of event 1"):
+        emu.run(w)
