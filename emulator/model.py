@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.fixed import Fx, cast, overflow, shift_round
+from emulator.fixed import Fx, cast_float
 
 FORMAT = "trigger-firmware/1"
 
@@ -43,6 +43,9 @@ class Emulator:
                 }
             )
         self.square_type = Fx.from_dict(desc["square_type"])
+        widest = max([self.input_type.width, self.square_type.width + 8] + [L["acc"].width for L in self.layers])
+        if widest > 50:
+            raise EmulatorError(f"a {widest}-bit type is too wide for the exact float64 path of this emulator")
         self.score_type = Fx.from_dict(desc["score_type"])
         self.thresholds = np.array([t["threshold_int"] for t in desc["thresholds"]], dtype=np.int64)
         self.rates_khz = [t["rate_khz"] for t in desc["thresholds"]]
@@ -66,7 +69,9 @@ class Emulator:
             raise EmulatorError(f"expected an (N, {self.n_inputs}) array of words, got shape {w.shape}")
         if not np.issubdtype(w.dtype, np.integer):
             raise EmulatorError(f"words must be integers, got {w.dtype}")
-        w = w.astype(np.int64)
+        w = w.astype(np.int64, copy=False)
+        if len(w) and (w.min(axis=0) >= self.word_min).all() and (w.max(axis=0) <= self.word_max).all():
+            return w
         bad = (w < self.word_min) | (w > self.word_max)
         if bad.any():
             ev, col = np.argwhere(bad)[0]
@@ -74,35 +79,43 @@ class Emulator:
         return w
 
     def scaled_input(self, words: np.ndarray) -> np.ndarray:
-        """(word - offset) >> shift, held exactly with `shift` fraction bits, cast to the input type."""
-        d = words - self.offset
-        out = np.empty_like(d)
-        for s in np.unique(self.shift):
-            cols = self.shift == s
-            out[:, cols] = shift_round(d[:, cols], int(s) - self.input_type.frac, self.input_type.rounding)
-        return overflow(out, self.input_type)
+        """(word - offset) >> shift, held exactly with `shift` fraction bits, cast to the input type (int64)."""
+        return self._scaled(self.check_words(words)).astype(np.int64)
 
-    def mu(self, words: np.ndarray) -> np.ndarray:
-        x = self.scaled_input(self.check_words(words))
+    def _scaled(self, words: np.ndarray) -> np.ndarray:
+        # float64 holds every intermediate exactly (integer counts far below 2^52)
+        d = words.astype(np.float64)
+        d -= self.offset
+        return cast_float(d, self.shift, self.input_type, inplace=True)
+
+    def _mu(self, words: np.ndarray) -> np.ndarray:
+        x = self._scaled(words)
         frac = self.input_type.frac
         for L in self.layers:
             pf = frac + L["wt"].frac
             af = max(pf, L["bt"].frac)
-            acc = np.rint(x.astype(np.float64) @ L["w"]).astype(np.int64) << (af - pf)
-            acc = overflow(acc + (L["b"] << (af - L["bt"].frac)), L["acc"])
+            acc = x @ L["w"]
+            if af != pf:
+                acc *= 2.0 ** (af - pf)
+            acc += L["b"].astype(np.float64) * 2.0 ** (af - L["bt"].frac)
+            cast_float(acc, af, L["acc"], inplace=True)  # exact by construction; wraps as the accumulator would
             if L["relu"]:
-                acc = np.maximum(acc, 0)
-            x = cast(acc, af, L["res"])
+                np.maximum(acc, 0.0, out=acc)
+            x = cast_float(acc, af, L["res"], inplace=True)
             frac = L["res"].frac
         return x
 
+    def mu(self, words: np.ndarray) -> np.ndarray:
+        return self._mu(self.check_words(words)).astype(np.int64)
+
     def run(self, words: np.ndarray):
-        """(mu, score, bits) as integers in units of their LSBs; bits is (N, n_rates) of 0/1."""
-        mu = self.mu(words)
-        sq = cast(mu * mu, 2 * self.layers[-1]["res"].frac, self.square_type)
-        score = cast(sq.sum(axis=1), self.square_type.frac, self.score_type)
+        """(mu, score, bits) as int64 counts of their LSBs; bits is (N, n_rates) of 0/1."""
+        mu = self._mu(self.check_words(words))
+        mf = self.layers[-1]["res"].frac
+        sq = cast_float(mu * mu, 2 * mf, self.square_type)
+        score = cast_float(sq.sum(axis=1), self.square_type.frac, self.score_type)
         bits = (score[:, None] >= self.thresholds[None, :]).astype(np.int64)
-        return mu, score, bits
+        return mu.astype(np.int64), score.astype(np.int64), bits
 
     def score(self, words: np.ndarray) -> np.ndarray:
         return self.run(words)[1]
