@@ -55,7 +55,7 @@ def dump_event(build, words, outputs) -> str:
         b = BitArray(uint=int(v) & ((1 << w) - 1), length=w)
         lines.append(f"  {f['name']:<14} {int(v):>6}  0x{b.uint:0{(w + 3) // 4}x}  0b{b.bin}")
     packed = pack(words, fields)
-    lines.append(f"  packed ({packed.len} bits): 0x{packed.uint:0{(packed.len + 3) // 4}x}")
+    lines.append(f"  packed ({len(packed)} bits): 0x{packed.uint:0{(len(packed) + 3) // 4}x}")
     mu, score, bits = outputs
     lines.append("outputs:")
     for f, v in zip(output_fields(ports), [*mu, score, *bits]):

@@ -115,3 +115,31 @@ def test_emulator_rejects_out_of_range_words(tiny):
 
     with pytest.raises(EmulatorError, match="met0_pt of event 1"):
         emu.run(w)
+
+
+def test_emulate_file_vectors_and_dump(tiny, tmp_path):
+    import h5py
+
+    from emulator.bits import dump_event, pack, read_vectors, unpack, write_vectors
+    from trigger.data.dataset import process_file
+    from trigger.emulate import emulate_file
+
+    cfg, build, _ = tiny
+    src = process_file(cfg.data, "sigA")
+    words, (mu, score, bits) = emulate_file(build, src, tmp_path / "out.h5", cfg.units)
+    with h5py.File(tmp_path / "out.h5") as f:
+        assert np.array_equal(f["score"][:], score)
+        assert np.array_equal(f["trigger_bits"][:], bits)
+    write_vectors(build, words[:20], (mu[:20], score[:20], bits[:20]), tmp_path / "v.txt")
+    w2, o2 = read_vectors(tmp_path / "v.txt")
+    assert np.array_equal(w2, words[:20])
+    assert np.array_equal(o2[:, -len(emu_rates(build)):], bits[:20])
+    ports = json.loads((build / "firmware.json").read_text())["ports"]
+    fields = ports["words"]["fields"]
+    assert unpack(pack(words[3], fields).uint, fields) == words[3].tolist()
+    text = dump_event(build, words[3], (mu[3], score[3], bits[3]))
+    assert "met0_pt" in text and "0b" in text and "score" in text
+
+
+def emu_rates(build):
+    return Emulator.load(build).rates_khz

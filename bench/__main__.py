@@ -1,0 +1,104 @@
+"""`python -m bench`: emulator vs C-sim vs QKeras (same run, same events), RTL simulation, generator, flow stages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _rate(fn, arg, repeat=3):
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - t)
+    return len(arg) / best
+
+
+def bench_implementations(cfg, build: Path, n: int) -> dict:
+    """Events/s of the emulator (one core), the C simulation and QKeras predict on the same events."""
+    from da4ml.cmvm.types import CombLogic
+
+    from emulator import Emulator
+    from trigger.firmware.hls import CSim
+    from trigger.train import load_model, load_scaling
+
+    emu = Emulator.load(build)
+    rng = np.random.default_rng(0)
+    words = rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))
+    csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(emu.thresholds))
+    model, scaling = load_model(build), load_scaling(build)
+    x = scaling.apply(words[:200_000]).astype(np.float32)
+    comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
+    out = {
+        "events": n,
+        "emulator_events_per_s_one_core": _rate(emu.run, words),
+        "csim_events_per_s": _rate(csim.run, words[:200_000]),
+        "qkeras_predict_events_per_s": _rate(lambda a: model.predict(a, batch_size=8192, verbose=0), x, repeat=1),
+        "da4ml_interpreter_events_per_s_one_thread": _rate(lambda a: comb.predict(a.astype(np.float64), n_threads=1), words[:200_000], repeat=1),
+        "target_emulator_events_per_s": 1_000_000,
+    }
+    out["emulator_over_csim"] = out["emulator_events_per_s_one_core"] / out["csim_events_per_s"]
+    out["emulator_over_qkeras"] = out["emulator_events_per_s_one_core"] / out["qkeras_predict_events_per_s"]
+    out["emulator_meets_target"] = out["emulator_events_per_s_one_core"] >= out["target_emulator_events_per_s"]
+    return out
+
+
+def bench_generator(events: int) -> dict:
+    from trigger.data.generate import plan_chunks, run_chunk
+    from trigger.data.processes import BUILTIN
+
+    out = {}
+    for name in BUILTIN:
+        n = max(events // 10, 20) if name == "QCD" else events
+        job = plan_chunks(name, BUILTIN[name], n, 99, n, name in ("W", "Z", "ttbar", "QCD", "Ato4l", "LQ"))[0]
+        r = run_chunk(job)
+        out[name] = {"accepted": len(r.particles), "generated": r.trials, "seconds": r.seconds,
+                     "accepted_events_per_s_per_core": len(r.particles) / r.seconds,
+                     "generated_events_per_s_per_core": r.trials / r.seconds}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--config", default=None)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--gen-events", type=int, default=300)
+    a = ap.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from trigger.config import load_config
+    from trigger.io_utils import write_json
+
+    cfg = load_config(a.config)
+    build = Path(a.build)
+    out = build / "bench"
+    if not (build / "firmware.json").exists():
+        raise SystemExit(f"{build}/firmware.json not found: run `make firmware` first")
+    impl = bench_implementations(cfg, build, a.events)
+    write_json(out / "implementations.json", impl)
+    print(json.dumps(impl, indent=1))
+    sim = build / "reports" / "sim.json"
+    rtl = {"da4ml_interpreter_events_per_s_one_thread": impl["da4ml_interpreter_events_per_s_one_thread"]}
+    if sim.exists():
+        s = json.loads(sim.read_text())
+        rtl["cocotb_verilator_events_per_s"] = s.get("sim_events_per_second")
+    else:
+        rtl["cocotb_verilator_events_per_s"] = None
+        rtl["note"] = "run `make sim` for the cocotb number"
+    write_json(out / "rtl_sim.json", rtl)
+    gen = bench_generator(a.gen_events)
+    write_json(out / "generator.json", gen)
+    print(json.dumps(gen, indent=1))
+    timing = build / "reports" / "timing.json"
+    write_json(out / "flow_stages.json", json.loads(timing.read_text()) if timing.exists() else {"note": "run `make firmware` first"})
+
+
+if __name__ == "__main__":
+    main()
