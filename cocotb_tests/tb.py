@@ -51,16 +51,13 @@ class Driver:
 
     def __init__(self, dut, layout: PortLayout):
         self.dut, self.layout = dut, layout
-        self.sent_cycles: list[int] = []
 
-    async def send(self, events, spacing: int = 1, clock_counter=None):
+    async def send(self, events, spacing: int = 1):
         dut = self.dut
         for k, words in enumerate(events):
             dut.words.value = self.layout.pack(words)
             dut.valid_in.value = 1
             await RisingEdge(dut.clk)
-            if clock_counter is not None:
-                self.sent_cycles.append(clock_counter.cycle)
             dut.valid_in.value = 0
             for _ in range(spacing - 1):
                 await RisingEdge(dut.clk)
@@ -91,7 +88,9 @@ class Monitor:
     def __init__(self, dut, layout: PortLayout, counter: ClockCounter):
         self.dut, self.layout, self.counter = dut, layout, counter
         self.observed: list[Observation] = []
+        self.input_cycles: list[int] = []  # the clock edge after which each valid input was presented
         self.bits_without_valid = 0
+        self.armed = False  # outputs are unknown until the first reset
         self._task = None
 
     def start(self):
@@ -106,6 +105,11 @@ class Monitor:
         while True:
             await RisingEdge(dut.clk)
             await ReadOnly()
+            if not self.armed:
+                continue
+            # inputs written after edge k are visible now (and sampled at edge k + 1)
+            if dut.valid_in.value.is_resolvable and int(dut.valid_in.value) == 1:
+                self.input_cycles.append(self.counter.cycle)
             bits_raw = dut.trigger_bits.value.to_unsigned() if dut.trigger_bits.value.is_resolvable else 0
             valid = dut.valid_out.value.is_resolvable and int(dut.valid_out.value) == 1
             if not valid:
