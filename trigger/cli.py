@@ -129,7 +129,9 @@ def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
     """ROC, AUC, thresholds for the target rates and signal efficiencies; writes build/reports/physics.json."""
     from trigger.evaluate import evaluate as _evaluate
 
-    r = _evaluate(_load(config), build)
+    cfg = _load(config)
+    _save_cfg(cfg, build)
+    r = _evaluate(cfg, build)
     for t in r["thresholds"]:
         typer.echo(f"{t['rate_khz']:g} kHz: threshold {t['threshold_int']} ({t['threshold_float']:.5g})")
     for sig, e in r["signals"].items():
@@ -143,7 +145,9 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """Write the hls4ml HLS project (and compile its C simulation) and the da4ml Verilog."""
     from trigger.firmware.build import build_firmware
 
-    s = build_firmware(_load(config), build, resources=resources)
+    cfg = _load(config)
+    _save_cfg(cfg, build)
+    s = build_firmware(cfg, build, resources=resources)
     typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
 
 
@@ -177,7 +181,9 @@ def compare(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """Bit-accuracy: QKeras vs emulator vs C simulation vs RTL; writes bit_accuracy.json and .md."""
     from trigger.compare import compare as _compare
 
-    r = _compare(_load(config), build, str(input) if input else None, out, rtl_events)
+    cfg = _load(config)
+    _save_cfg(cfg, out or build)
+    r = _compare(cfg, build, str(input) if input else None, out, rtl_events)
     typer.echo(f"{r['events']} events; all exact: {r['all_exact']}")
     if not r["all_exact"]:
         raise typer.Exit(code=1)
@@ -191,7 +197,9 @@ def sim(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """cocotb testbenches on the RTL with Verilator: latency, II, bit-exactness, rates, reset/valid."""
     from cocotb_tests.runner import run_sim
 
-    r = run_sim(_load(config), build, events=500 if quick else events)
+    cfg = _load(config)
+    _save_cfg(cfg, build)
+    r = run_sim(cfg, build, events=500 if quick else events)
     typer.echo(json.dumps({k: r[k] for k in ("latency_cycles", "latency_ns", "initiation_interval", "events_simulated", "mismatches")}, indent=1))
     if r["mismatches"] or not r["passed"]:
         raise typer.Exit(code=1)

@@ -147,7 +147,10 @@ class TrainingConfig(Strict):
     patience: PositiveInt = 5
     seed: int = Field(default=7, ge=0)
     max_events: int | None = Field(default=None, ge=1)
-    plain_ae: bool = True  # train the plain-autoencoder baseline too
+    # Per-event weights above this multiple of the mean are capped in the training loss only (rates and
+    # efficiencies always use the true weights): biased QCD sampling gives a few events huge weights,
+    # which would otherwise dominate single batches. null: no cap.
+    weight_cap: PositiveFloat | None = 100.0
 
 
 class EvaluationConfig(Strict):

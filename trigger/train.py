@@ -121,8 +121,12 @@ def _inputs(words, scaling: Scaling):
     return scaling.apply(words).astype(np.float32), reco_mask(words)
 
 
-def _norm(w):
-    return (w / w.mean()).astype(np.float32)
+def _norm(w, cap=None):
+    w = w / w.mean()
+    if cap is not None:
+        w = np.minimum(w, cap)
+        w = w / w.mean()
+    return w.astype(np.float32)
 
 
 def save_keras(model, path: Path) -> None:
@@ -149,7 +153,8 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     sat = count_input_saturation(tr.words, scaling, arch.input)
     x_tr, m_tr = _inputs(tr.words, scaling)
     x_va, m_va = _inputs(va.words, scaling)
-    w_tr, w_va = _norm(tr.weights), _norm(va.weights)
+    cap = cfg.training.weight_cap
+    w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
     args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)
 
     vae = _fit(arch, *args, variational=True, label="VAE")
@@ -160,6 +165,8 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     result = {
         "events": {"train": len(tr.words), "val": len(va.words)},
         "input_saturation_train": sat,
+        "training_weight_cap": cap,
+        "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
         "word_saturation_train": tr.saturation.counts,
         "history": {"vae": vae.history},
     }
