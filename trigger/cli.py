@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras/QKeras warn about the legacy .h5 format and quantizer serialisation on every save: noise here
+warnings.filterwarnings("ignore", category=UserWarning, module=r"keras(\..*)?")
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 app = typer.Typer(help="Anomaly-detection trigger: L1 data -> QKeras VAE -> hls4ml/da4ml firmware, verified bit for bit.",
                   no_args_is_help=True, add_completion=False)
@@ -221,9 +225,13 @@ def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         resources: bool = typer.Option(True, "--resources/--no-resources"),
         rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage.")):
     """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
-    from trigger.pipeline import run_flow
+    from trigger.pipeline import BitAccuracyError, run_flow
 
-    run_flow(_load(config), build, resources=resources, rtl_events=rtl_events, force=force)
+    try:
+        run_flow(_load(config), build, resources=resources, rtl_events=rtl_events, force=force)
+    except BitAccuracyError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
 
 
 def main():

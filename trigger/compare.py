@@ -176,7 +176,8 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
     edges = {}
     for name, w in edge_cases(emu).items():
-        e = {"emulator": Outputs(*emu.run(w)), "csim": Outputs(*csim.run(w)), "rtl": rtl(w)}
+        e = {"qkeras": qkeras(scaling.apply(w).astype(np.float32)), "emulator": Outputs(*emu.run(w)),
+             "csim": Outputs(*csim.run(w)), "rtl": rtl(w)}
         edges[name] = _compare(e, w, rates)
 
     result = {

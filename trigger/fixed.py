@@ -58,7 +58,7 @@ class FixedType:
         """The matching QKeras quantizer. quantized_bits rounds half to even and clips (RND_CONV, SAT)."""
         if not self.signed:
             raise ValueError("QKeras quantized_bits here is used for signed types only")
-        return f"quantized_bits({self.width},{self.integer - 1},1,alpha=1)"
+        return f"quantized_bits({self.width},{self.integer - 1},symmetric=0,keep_negative=1,alpha=1)"
 
     def to_dict(self) -> dict:
         return asdict(self) | {"frac": self.frac, "hls": self.hls()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,12 +16,17 @@ from trigger.progress import console, stage
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class BitAccuracyError(RuntimeError):
+    pass
+
+
 @dataclass
 class Stage:
     name: str
     sections: tuple[str, ...]  # config sections it depends on
     upstream: tuple[str, ...]  # stages whose outputs it reads
     run: Callable[[], dict | None]
+    background: bool = False  # runs in a thread beside the next stages (yosys is a separate process)
 
 
 def _stamp_dir(build: Path) -> Path:
@@ -79,7 +85,12 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def firmware():
         from trigger.firmware.build import build_firmware
 
-        return build_firmware(cfg, build, resources=resources)
+        return build_firmware(cfg, build, resources=False)
+
+    def synth():
+        from trigger.firmware.build import write_resources
+
+        return write_resources(build)
 
     def compare():
         from trigger.compare import compare as _compare
@@ -96,9 +107,14 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         Stage("train", ("data", "units", "model", "training"), ("data",), train),
         Stage("evaluate", ("evaluation",), ("train",), evaluate),
         Stage("firmware", ("firmware",), ("evaluate",), firmware),
+        Stage("resources", (), ("firmware",), synth, background=True),
         Stage("compare", (), ("firmware",), compare),
     ]
+    if not resources:
+        stages = [s for s in stages if s.name != "resources"]
     stage_seconds = {}
+    pending = []
+    pool = ThreadPoolExecutor(max_workers=1)
     for st in stages:
         extra = {
             "data": lambda: data_fingerprint(cfg, root),
@@ -113,12 +129,25 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             stage_seconds[st.name] = 0.0
             continue
         stamp.unlink(missing_ok=True)
+        if st.background:
+            console.print(f"[bold cyan]==> {st.name}[/] (in the background)")
+            pending.append((st, stamp, key, time.perf_counter(), pool.submit(st.run)))
+            continue
         with stage(st.name, stage_seconds):
             st.run()
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
+    for st, stamp, key, t0, fut in pending:
+        console.print(f"[cyan]    waiting for {st.name}[/]")
+        fut.result()
+        stage_seconds[st.name] = timings[st.name] = round(time.perf_counter() - t0, 3)
+        console.print(f"[green]    {st.name} done in {stage_seconds[st.name]:.1f} s[/]")
+        write_json(stamp, {"key": key, "finished": time.time()})
+    pool.shutdown()
     write_json(timings_path, timings)
     with stage("summary", stage_seconds):
         result = summary()
+    if result["bit_accuracy"].get("all_exact") is False:
+        raise BitAccuracyError(f"the implementations disagree: see {build / 'reports' / 'bit_accuracy.md'}")
     console.print(f"[bold green]done[/]: {build / 'reports' / 'summary.md'}")
     return {"stage_seconds_this_run": stage_seconds, "summary": result}

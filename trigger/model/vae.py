@@ -32,7 +32,8 @@ class Arch:
 
 
 def qbits(t: FixedType):
-    return quantized_bits(t.width, t.integer - 1, 1, alpha=1)
+    # symmetric=0: the full two's-complement range, as ap_fixed's AP_SAT (symmetric would be AP_SAT_SYM)
+    return quantized_bits(t.width, t.integer - 1, symmetric=0, keep_negative=True, alpha=1)
 
 
 def qrelu(t: FixedType):
