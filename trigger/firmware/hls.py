@@ -148,9 +148,23 @@ def fix_stamp(out: Path, net: Network) -> None:
             path.rename(path.with_name(path.name.replace(old, new)))
 
 
+def _csim_lib(out: Path) -> Path:
+    """The library's name carries a hash of the sources: a process that loaded an earlier build (dlopen
+    caches by path) can never be handed stale weights or thresholds."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(out.glob("*.cpp")) + sorted(out.glob("*.h")) + sorted((out / "firmware").glob("*.[ch]*")) + sorted((out / "firmware" / "weights").glob("*.h")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return out / f"{CSIM_LIB[:-3]}-{h.hexdigest()[:12]}.so"
+
+
 def compile_csim(out: Path) -> Path:
     """Compile the whole firmware function (scaling + hls4ml network + compare) with g++ for C simulation."""
-    lib = out / CSIM_LIB
+    lib = _csim_lib(out)
+    for old in out.glob(f"{CSIM_LIB[:-3]}*.so"):
+        old.unlink()
     cmd = [
         os.environ.get("CXX", "g++"), "-O2", "-std=c++14", "-fPIC", "-shared", "-fno-strict-aliasing",
         "-I", str(out / "firmware"), "-I", str(out / "firmware" / "ap_types"),
@@ -168,7 +182,7 @@ class CSim:
     """The compiled firmware function, called on (N, 57) integer words."""
 
     def __init__(self, hls_dir: Path, n_inputs: int, n_latent: int, n_rates: int):
-        lib = Path(hls_dir) / CSIM_LIB
+        lib = _csim_lib(Path(hls_dir))
         if not lib.exists():
             compile_csim(Path(hls_dir))
         self._lib = ctypes.CDLL(str(lib.resolve()))
