@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
+from emulator.bits import pack, unpack
+
 
 class PortLayout:
     def __init__(self, ports: dict, mu_frac: int, score_frac: int):
@@ -20,29 +22,16 @@ class PortLayout:
         self.mu_frac, self.score_frac = mu_frac, score_frac
 
     def pack(self, words) -> int:
-        v = 0
-        for w, f in zip(words, self.in_fields):
-            if f["width"]:
-                v |= (int(w) & ((1 << f["width"]) - 1)) << f["offset"]
-        return v
-
-    @staticmethod
-    def _field(raw: int, f: dict, base: int) -> int:
-        if not f["width"]:
-            return 0
-        x = (raw >> (f["offset"] - base)) & ((1 << f["width"]) - 1)
-        if f["signed"] and x >> (f["width"] - 1):
-            x -= 1 << f["width"]
-        return x
+        return pack(words, self.in_fields).uint
 
     def unpack(self, mu_raw: int, score_raw: int, bits_raw: int):
         """Port values -> (mu, score, bits) in units of the emulator's types."""
-        mb = self.mu_fields[0]["offset"]
-        mu = [self._field(mu_raw, f, mb) << (self.mu_frac - f["frac"]) for f in self.mu_fields]
+        # each port starts at its first field's offset in the core's output vector
+        mu = unpack(mu_raw << self.mu_fields[0]["offset"], self.mu_fields)
+        mu = [v << (self.mu_frac - f["frac"]) for v, f in zip(mu, self.mu_fields)]
         sf = self.score_field
-        score = self._field(score_raw, sf, sf["offset"]) << (self.score_frac - sf["frac"])
-        bb = self.bit_fields[0]["offset"]
-        bits = [self._field(bits_raw, f, bb) for f in self.bit_fields]
+        score = unpack(score_raw << sf["offset"], [sf])[0] << (self.score_frac - sf["frac"])
+        bits = unpack(bits_raw << self.bit_fields[0]["offset"], self.bit_fields)
         return mu, score, bits
 
 

@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from cocotb_tests.tb import ClockCounter, Driver, Monitor, PortLayout, Scoreboard
 from emulator import Emulator
+from trigger.scoring import rate_uncertainty, weighted_pass_fraction
 
 BUILD = Path(os.environ["TRIGGER_BUILD"])
 EVENTS = Path(os.environ["TRIGGER_SIM_EVENTS"])
@@ -143,8 +144,8 @@ async def trigger_rates(dut):
     rates = []
     for r, rate in enumerate(b.emu.rates_khz):
         sel = rtl_bits[:, r] == 1
-        frac = weights[sel].sum() / weights.sum()
-        err = np.sqrt((weights[sel] ** 2).sum()) / weights.sum()
+        frac = weighted_pass_fraction(rtl_bits[:, r], weights, 1)
+        err = rate_uncertainty(rtl_bits[:, r], weights, 1)
         rates.append({"target_khz": rate, "rtl_count": int(sel.sum()), "emulator_count": int(emu_bits[:, r].sum()),
                       "rate_khz": frac * stream_khz, "rate_uncertainty_khz": err * stream_khz})
         assert int(sel.sum()) == int(emu_bits[:, r].sum()), f"trigger count differs at {rate} kHz"

@@ -1,4 +1,4 @@
-"""Integer fixed-point arithmetic as ap_fixed defines it. Values are int64 counts of an LSB of 2^-frac.
+"""Fixed-point arithmetic as ap_fixed defines it, on float64 arrays holding integer counts of an LSB of 2^-frac.
 
 An independent implementation: it shares no code with the firmware generator.
 """
@@ -35,23 +35,6 @@ class Fx:
         return cls(int(d["width"]), int(d["integer"]), bool(d["signed"]), str(d["rounding"]), str(d["overflow"]))
 
 
-def shift_round(v: np.ndarray, drop: int, rounding: str) -> np.ndarray:
-    """Divide int64 v by 2**drop with the given rounding (drop <= 0 multiplies exactly)."""
-    v = np.asarray(v, dtype=np.int64)
-    if drop <= 0:
-        return v << (-drop)
-    q = v >> drop  # floor division: TRN rounds towards minus infinity, as ap_fixed does
-    if rounding == "TRN":
-        return q
-    r = v - (q << drop)
-    half = 1 << (drop - 1)
-    if rounding == "RND":  # half up (towards plus infinity)
-        return q + (r >= half)
-    if rounding == "RND_CONV":  # half to even
-        return q + ((r > half) | ((r == half) & ((q & 1) == 1)))
-    raise ValueError(f"unsupported rounding mode {rounding!r}")
-
-
 def round_scaled(x: np.ndarray, rounding: str) -> np.ndarray:
     """Round, in place, float64 values that are exact dyadic rationals (integer counts times a power of two).
 
@@ -80,17 +63,3 @@ def cast_float(v: np.ndarray, frac, t: Fx, inplace: bool = False) -> np.ndarray:
     np.mod(x, float(1 << t.width), out=x)
     x += t.int_min
     return x
-
-
-def overflow(v: np.ndarray, t: Fx) -> np.ndarray:
-    if t.overflow == "SAT":
-        return np.clip(v, t.int_min, t.int_max)
-    if t.overflow == "WRAP":
-        span = 1 << t.width
-        return ((v - t.int_min) % span) + t.int_min
-    raise ValueError(f"unsupported overflow mode {t.overflow!r}")
-
-
-def cast(v: np.ndarray, frac: int, t: Fx) -> np.ndarray:
-    """A value held with `frac` fraction bits, assigned to type t (quantise, then overflow)."""
-    return overflow(shift_round(v, frac - t.frac, t.rounding), t)

@@ -29,30 +29,39 @@ def _reco_error(encoder, decoder, x, m):
     return ((reco - x) ** 2 * m).sum(1) / m.sum(1)
 
 
-def all_scores(build: Path, cfg: Config, words: np.ndarray) -> dict[str, np.ndarray]:
-    """Every score for a set of events: the trigger's exact integer score and the baselines' floats."""
-    from trigger.model.vae import reco_mask
-    from trigger.train import load_model, load_scaling
+class Scorer:
+    """The trained models, loaded once, and every score they give a set of events."""
 
-    scaling = load_scaling(build)
-    x = scaling.apply(words).astype(np.float32)
-    m = reco_mask(words)
-    model = load_model(build)
-    _, score_int = software_scores(model, x, cfg.model.mu.type)
-    out = {PRIMARY: score_int}
-    model_dir = build / "model"
-    enc = load_model(build, "vae_encoder")
-    mu, logvar = enc.predict(x, verbose=0, batch_size=8192)
-    logvar = np.clip(logvar, -10, 10)
-    out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
-    out["vae_reco"] = _reco_error(enc, load_model(build, "vae_decoder"), x, m)
-    if (model_dir / "ae_encoder.h5").exists():
-        out["ae_reco"] = _reco_error(load_model(build, "ae_encoder"), load_model(build, "ae_decoder"), x, m)
-    if (model_dir / "axol1tl_v1_encoder.h5").exists():
-        bx = load_scaling(build, "axol1tl_v1_scaling").apply(words).astype(np.float32)
-        bmu = load_model(build, "axol1tl_v1_encoder").predict(bx, verbose=0, batch_size=8192)[0]
-        out["axol1tl_v1"] = (bmu.astype(np.float64) ** 2).sum(1)
-    return out
+    MODELS = ("trigger_model", "vae_encoder", "vae_decoder", "ae_encoder", "ae_decoder", "axol1tl_v1_encoder")
+
+    def __init__(self, build: Path, cfg: Config):
+        from trigger.train import load_model, load_scaling
+
+        self.cfg = cfg
+        self.scaling = load_scaling(build)
+        self.models = {n: load_model(build, n) for n in self.MODELS if (build / "model" / f"{n}.h5").exists()}
+        self.axo_scaling = load_scaling(build, "axol1tl_v1_scaling") if "axol1tl_v1_encoder" in self.models else None
+
+    def __call__(self, words: np.ndarray) -> dict[str, np.ndarray]:
+        """The trigger's exact integer score and the baselines' floats."""
+        from trigger.model.vae import reco_mask
+
+        m = self.models
+        x = self.scaling.apply(words).astype(np.float32)
+        mask = reco_mask(words)
+        _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type)
+        out = {PRIMARY: score_int}
+        mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
+        logvar = np.clip(logvar, -10, 10)
+        out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
+        out["vae_reco"] = _reco_error(m["vae_encoder"], m["vae_decoder"], x, mask)
+        if "ae_encoder" in m:
+            out["ae_reco"] = _reco_error(m["ae_encoder"], m["ae_decoder"], x, mask)
+        if self.axo_scaling is not None:
+            bx = self.axo_scaling.apply(words).astype(np.float32)
+            bmu = m["axol1tl_v1_encoder"].predict(bx, verbose=0, batch_size=8192)[0]
+            out["axol1tl_v1"] = (bmu.astype(np.float64) ** 2).sum(1)
+        return out
 
 
 def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True) -> dict:
@@ -61,7 +70,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     score_type = cfg.model.score_type
     stream_khz = cfg.evaluation.stream_rate_khz
     bkg: Sample = load_background(cfg, "test", root)
-    bkg_scores = all_scores(build, cfg, bkg.words)
+    all_scores = Scorer(build, cfg)
+    bkg_scores = all_scores(bkg.words)
     rates = cfg.firmware.rates_khz
     thresholds, base_thr = [], {}
     for r in rates:
@@ -87,7 +97,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     signals, curves, sig_scores = {}, {}, {}
     for name in cfg.data.signals:
         sig = load_sample(cfg, name, "test", root)
-        scores = all_scores(build, cfg, sig.words)
+        scores = all_scores(sig.words)
         sig_scores[name] = scores[PRIMARY]
         entry = {"events": len(sig.words), "lepton_filter": sig.lepton_filter, "scores": {}}
         for score_name, s in scores.items():

@@ -54,19 +54,5 @@ class FixedType:
             return f"{base}<{self.width},{self.integer}>"
         return f"{base}<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
 
-    def qkeras(self) -> str:
-        """The matching QKeras quantizer. quantized_bits rounds half to even and clips (RND_CONV, SAT)."""
-        if not self.signed:
-            raise ValueError("QKeras quantized_bits here is used for signed types only")
-        return f"quantized_bits({self.width},{self.integer - 1},symmetric=0,keep_negative=1,alpha=1)"
-
     def to_dict(self) -> dict:
         return asdict(self) | {"frac": self.frac, "hls": self.hls()}
-
-    def accumulator_for(self, other: "FixedType", terms: int) -> "FixedType":
-        """A type wide enough to hold the exact sum of `terms` products of self and other."""
-        grow = max(terms - 1, 0).bit_length()
-        signed = self.signed or other.signed
-        integer = self.integer + other.integer + grow + (0 if (self.signed and other.signed) else int(signed))
-        frac = self.frac + other.frac
-        return FixedType(integer + frac, integer, signed)

@@ -43,9 +43,9 @@ def threshold_for_fraction(scores: np.ndarray, weights: np.ndarray, fraction: fl
 def efficiency(scores: np.ndarray, threshold, weights: np.ndarray | None = None) -> tuple[float, float]:
     """Passing fraction and its binomial uncertainty (effective counts for weighted samples)."""
     w = np.ones(len(scores)) if weights is None else weights
-    p = weights_pass = w[scores >= threshold].sum() / w.sum()
+    p = w[scores >= threshold].sum() / w.sum()
     n_eff = w.sum() ** 2 / (w * w).sum()
-    return float(weights_pass), float(np.sqrt(max(p * (1 - p), 0.0) / n_eff))
+    return float(p), float(np.sqrt(max(p * (1 - p), 0.0) / n_eff))
 
 
 def rate_uncertainty(scores, weights, threshold) -> float:

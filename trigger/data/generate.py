@@ -89,30 +89,25 @@ def plan_chunks(process: str, settings, events: int, seed: int, chunk_size: int,
 
 def run_chunks(jobs: list[ChunkJob], n_jobs: int | None = None, scheduler: str | None = None, progress=None):
     """Run chunks in order-preserving parallel; yields ChunkResults in chunk order."""
+    for res in _results(jobs, n_jobs, scheduler):
+        if progress:
+            progress(len(res.particles))
+        yield res
+
+
+def _results(jobs, n_jobs, scheduler):
     if scheduler:
         from dask.distributed import Client
 
         client = Client(scheduler) if isinstance(scheduler, str) else scheduler
-        futures = client.map(run_chunk, jobs, pure=False)
-        for fut in futures:
-            res = fut.result()
-            if progress:
-                progress(len(res.particles))
-            yield res
+        yield from (fut.result() for fut in client.map(run_chunk, jobs, pure=False))
         return
     n_jobs = n_jobs or os.cpu_count() or 1
     if n_jobs == 1 or len(jobs) == 1:
-        for job in jobs:
-            res = run_chunk(job)
-            if progress:
-                progress(len(res.particles))
-            yield res
+        yield from map(run_chunk, jobs)
         return
     with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        for res in pool.map(run_chunk, jobs):
-            if progress:
-                progress(len(res.particles))
-            yield res
+        yield from pool.map(run_chunk, jobs)
 
 
 def generate(
