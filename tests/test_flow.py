@@ -88,6 +88,34 @@ def test_firmware_is_deterministic_and_self_contained(tiny, tmp_path):
     assert compile_csim(moved).exists()
 
 
+@pytest.mark.parametrize("yaml_value", ["'12345678'", "abcdef01", "'00001234'"])
+def test_stamp_fix_does_not_depend_on_the_random_stamp(tiny, tmp_path, yaml_value):
+    """hls4ml's stamp is random and YAML quotes it only when it looks like a number; the fixed file
+    must come out the same whatever stamp hls4ml drew (CI once saw hls4ml_config.yml differ)."""
+    import re
+    import shutil
+
+    from trigger.firmware.build import load_thresholds
+    from trigger.firmware.hls import fix_stamp
+    from trigger.firmware.network import build_network
+    from trigger.train import load_model, load_scaling
+
+    cfg, build, _ = tiny
+    net = build_network(cfg, load_model(build), load_scaling(build), load_thresholds(build))
+    hls = tmp_path / "hls"
+    shutil.copytree(build / "hls", hls)
+    yml = hls / "hls4ml_config.yml"
+    fixed = re.search(r"^Stamp: '?([0-9a-f]+)'?$", yml.read_text(), re.M).group(1)
+    # put hls4ml's output back as it would have been with this random stamp
+    random_stamp = yaml_value.strip("'")
+    for path in hls.rglob("*"):
+        if path.is_file() and path.suffix in (".yml", ".sh", ".cpp", ".h", ".tcl", ".json"):
+            path.write_text(path.read_text().replace(fixed, random_stamp))
+    yml.write_text(re.sub(r"^Stamp:.*$", f"Stamp: {yaml_value}", yml.read_text(), flags=re.M))
+    fix_stamp(hls, net)
+    assert yml.read_bytes() == (build / "hls" / "hls4ml_config.yml").read_bytes()
+
+
 def test_latency_meets_budget(tiny):
     cfg, build, fw = tiny
     ports = json.loads((build / "rtl" / "ports.json").read_text())

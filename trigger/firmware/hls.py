@@ -136,9 +136,11 @@ def fix_stamp(out: Path, net: Network) -> None:
 
     # the build folder's absolute path is no part of the design: keep the project relocatable
     cfg_file = out / "hls4ml_config.yml"
-    text = re.sub(r"^OutputDir:.*$", "OutputDir: .", cfg_file.read_text(), flags=re.M)
-    cfg_file.write_text(re.sub(r"^KerasModel: !keras_model '.*/(keras_model\.keras)'", r"KerasModel: !keras_model '\1'", text, flags=re.M))
     new = hashlib.sha256(json.dumps(network_to_dict(net), sort_keys=True).encode()).hexdigest()[: len(old)]
+    text = re.sub(r"^OutputDir:.*$", "OutputDir: .", cfg_file.read_text(), flags=re.M)
+    # YAML quotes a random stamp only when it looks like a number: write the line whole, always quoted
+    text = re.sub(r"^Stamp:.*$", f"Stamp: '{new}'", text, flags=re.M)
+    cfg_file.write_text(re.sub(r"^KerasModel: !keras_model '.*/(keras_model\.keras)'", r"KerasModel: !keras_model '\1'", text, flags=re.M))
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in (".yml", ".sh", ".cpp", ".h", ".tcl", ".json"):
             text = path.read_text()
