@@ -12,6 +12,7 @@ import numpy as np
 
 
 def _rate(fn, arg, repeat=3):
+    """Events/s of the best of `repeat` runs (the shared VM's timings vary by +-30%)."""
     best = np.inf
     for _ in range(repeat):
         t = time.perf_counter()
@@ -37,7 +38,9 @@ def bench_implementations(cfg, build: Path, n: int) -> dict:
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
     out = {
         "events": n,
-        "emulator_events_per_s_one_core": _rate(emu.run, words),
+        "emulator_events_per_s_one_core": _rate(emu.run, words, repeat=5),
+        "emulator_path": "full" if emu.fast is None else f"fast ({np.dtype(emu.fast.dtype).name})",
+        "emulator_full_path_events_per_s_one_core": _rate(emu.run_full, words[:200_000]),
         "csim_events_per_s": _rate(csim.run, words[:200_000]),
         "qkeras_predict_events_per_s": _rate(lambda a: model.predict(a, batch_size=8192, verbose=0), x, repeat=1),
         "da4ml_interpreter_events_per_s_one_thread": _rate(lambda a: comb.predict(a.astype(np.float64), n_threads=1), words[:200_000], repeat=1),
