@@ -108,9 +108,20 @@ class UnitsConfig(Strict):
     jet: UnitSpec
 
 
+class ScalingConfig(Strict):
+    """How the firmware's (word - offset) >> shift is fitted to the training background."""
+
+    # mean: offset = the weighted mean word; zero: no offset, so an empty slot stays exactly 0
+    offset: Literal["mean", "zero"] = "mean"
+    # the shift is the smallest that fits this quantile of |word - offset| into the input type;
+    # larger words saturate (counted and reported)
+    cover_quantile: float = Field(default=0.999, gt=0, le=1)
+
+
 class ModelConfig(Strict):
     hidden: list[PositiveInt] = [32, 16]
     latent: PositiveInt = 3
+    scaling: ScalingConfig = ScalingConfig()
     input: FixedSpec
     weight: FixedSpec
     bias: FixedSpec
@@ -151,6 +162,9 @@ class TrainingConfig(Strict):
     # efficiencies always use the true weights): biased QCD sampling gives a few events huge weights,
     # which would otherwise dominate single batches. null: no cap.
     weight_cap: PositiveFloat | None = 100.0
+    # Leave zero-padded slots out of the reconstruction term. False: the decoder must also say which
+    # slots are empty, so the latent space has to encode the object multiplicities.
+    mask_padding: bool = True
 
 
 class EvaluationConfig(Strict):

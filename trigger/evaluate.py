@@ -48,7 +48,7 @@ class Scorer:
 
         m = self.models
         x = self.scaling.apply(words).astype(np.float32)
-        mask = reco_mask(words)
+        mask = reco_mask(words) if self.cfg.training.mask_padding else np.ones_like(x)
         _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type)
         out = {PRIMARY: score_int}
         mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)

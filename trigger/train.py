@@ -115,10 +115,11 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
     return Fitted(enc, dec, history)
 
 
-def _inputs(words, scaling: Scaling):
+def _inputs(words, scaling: Scaling, mask_padding: bool = True):
     from trigger.model.vae import reco_mask
 
-    return scaling.apply(words).astype(np.float32), reco_mask(words)
+    x = scaling.apply(words).astype(np.float32)
+    return x, reco_mask(words) if mask_padding else np.ones_like(x)
 
 
 def _norm(w, cap=None):
@@ -150,10 +151,11 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     if cfg.training.max_events:
         tr.words, tr.weights = tr.words[: cfg.training.max_events], tr.weights[: cfg.training.max_events]
     arch = trigger_arch(cfg)
-    scaling = fit_scaling(tr.words, tr.weights, arch.input)
+    sc = cfg.model.scaling
+    scaling = fit_scaling(tr.words, tr.weights, arch.input, sc.offset, sc.cover_quantile)
     sat = count_input_saturation(tr.words, scaling, arch.input)
-    x_tr, m_tr = _inputs(tr.words, scaling)
-    x_va, m_va = _inputs(va.words, scaling)
+    x_tr, m_tr = _inputs(tr.words, scaling, cfg.training.mask_padding)
+    x_va, m_va = _inputs(va.words, scaling, cfg.training.mask_padding)
     cap = cfg.training.weight_cap
     w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
     args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)

@@ -12,7 +12,6 @@ import numpy as np
 
 from trigger.fixed import FixedType
 
-COVER_QUANTILE = 0.999  # the scaled range covers this quantile of |word - offset|
 
 
 @dataclass(frozen=True)
@@ -32,18 +31,24 @@ class Scaling:
         return cls(np.asarray(d["offset"], dtype=np.int64), np.asarray(d["shift"], dtype=np.int64))
 
 
-def fit_scaling(words: np.ndarray, weights: np.ndarray, input_type: FixedType) -> Scaling:
-    """Offset: the weighted mean word, rounded. Shift: smallest that fits the covered range into the input type."""
+def fit_scaling(words: np.ndarray, weights: np.ndarray, input_type: FixedType, offset: str = "mean", cover_quantile: float = 0.999) -> Scaling:
+    """Offset: the weighted mean word, rounded (or zero). Shift: smallest that fits `cover_quantile` of
+    |word - offset| into the input type."""
     w = np.asarray(weights, dtype=np.float64)
     x = np.asarray(words, dtype=np.float64)
-    offset = np.rint((x * w[:, None]).sum(0) / w.sum()).astype(np.int64)
-    dev = np.abs(x - offset)
-    cover = np.quantile(dev, COVER_QUANTILE, axis=0)
+    if offset == "mean":
+        off = np.rint((x * w[:, None]).sum(0) / w.sum()).astype(np.int64)
+    elif offset == "zero":
+        off = np.zeros(x.shape[1], dtype=np.int64)
+    else:
+        raise ValueError(f"unknown scaling offset {offset!r} (mean or zero)")
+    dev = np.abs(x - off)
+    cover = np.quantile(dev, cover_quantile, axis=0)
     limit = input_type.max_value
     shift = np.zeros(x.shape[1], dtype=np.int64)
     nz = cover > limit
     shift[nz] = np.ceil(np.log2(cover[nz] / limit)).astype(np.int64)
-    return Scaling(offset, shift)
+    return Scaling(off, shift)
 
 
 def count_input_saturation(words: np.ndarray, scaling: Scaling, input_type: FixedType) -> dict:

@@ -1,0 +1,100 @@
+"""`python -m bench.scan`: train the trigger VAE for several settings and seeds, score with the encoder.
+
+Each point trains the VAE alone (no baselines) into a scratch build, scores the test splits with the
+exact integer sum(mu^2) and reports AUC and efficiency at the configured rates for every signal,
+next to the random trigger. Results: build/bench/model_scan.json. This is how the default was chosen.
+
+    python -m bench.scan --seeds 7 8 9 --point base= --point nomask=training.mask_padding=false
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def with_overrides(cfg, overrides: dict):
+    from trigger.config import Config
+
+    raw = cfg.model_dump(mode="json")
+    for key, value in overrides.items():
+        node = raw
+        *path, last = key.split(".")
+        for k in path:
+            node = node[k]
+        node[last] = value
+    return Config.model_validate(raw)
+
+
+def parse_point(text: str) -> tuple[str, dict]:
+    """'name=key=value,key=value' -> (name, {key: yaml value})."""
+    import yaml
+
+    name, _, rest = text.partition("=")
+    out = {}
+    for item in filter(None, rest.split(",")):
+        k, _, v = item.partition("=")
+        out[k.strip()] = yaml.safe_load(v)
+    return name, out
+
+
+def evaluate_point(cfg, build: Path, samples: dict) -> dict:
+    from trigger.scoring import efficiency, roc, software_scores, threshold_for_fraction
+    from trigger.train import load_model, load_scaling
+
+    model, scaling = load_model(build), load_scaling(build)
+    scores = {n: software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type)[1] for n, s in samples.items()}
+    bkg = [n for n in cfg.data.background]
+    bs = np.concatenate([scores[n] for n in bkg])
+    bw = np.concatenate([samples[n].weights for n in bkg])
+    stream = cfg.evaluation.stream_rate_khz
+    out = {}
+    for sig in cfg.data.signals:
+        _, _, auc = roc(bs, bw, scores[sig])
+        eff = {}
+        for rate in cfg.firmware.rates_khz:
+            th = threshold_for_fraction(bs, bw, rate / stream)
+            e, u = efficiency(scores[sig], th)
+            eff[f"{rate:g}"] = {"efficiency": e, "uncertainty": u, "random": rate / stream}
+        out[sig] = {"auc": auc, "efficiency": eff}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.scan")
+    ap.add_argument("--config", default=None)
+    ap.add_argument("--point", action="append", default=[], help="NAME=key=value,key=value (dotted config keys)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[7])
+    ap.add_argument("--out", default="build/bench/model_scan.json")
+    a = ap.parse_args(argv)
+    from trigger.config import load_config
+    from trigger.data.dataset import load_sample
+    from trigger.io_utils import write_json
+    from trigger.train import train
+
+    base = load_config(a.config)
+    points = [parse_point(p) for p in a.point] or [("default", {})]
+    samples = {n: load_sample(base, n, "test") for n in list(base.data.background) + list(base.data.signals)}
+    out_path = Path(a.out)
+    results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    for name, overrides in points:
+        for seed in a.seeds:
+            cfg = with_overrides(base, {**overrides, "training.seed": seed})
+            with tempfile.TemporaryDirectory() as tmp:
+                hist = train(cfg, tmp, baselines=False)
+                r = evaluate_point(cfg, Path(tmp), samples)
+            key = f"{name}/seed{seed}"
+            results[key] = {"overrides": overrides, "seed": seed, "epochs_run": hist["history"]["vae"]["epochs_run"], "signals": r}
+            line = "  ".join(
+                f"{s} {v['auc']:.3f} " + "/".join(f"{e['efficiency'] * 100:.1f}" for e in v["efficiency"].values()) for s, v in r.items()
+            )
+            print(f"SCAN {key:28s} {line}", flush=True)
+            write_json(out_path, results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""The firmware input scaling fitted from training data: offsets, shifts and the covered quantile."""
+
+import numpy as np
+import pytest
+
+from trigger.fixed import FixedType
+from trigger.model.scaling import count_input_saturation, fit_scaling
+
+INPUT = FixedType(10, 4, signed=True, rounding="RND_CONV", overflow="SAT")  # range [-8, 8)
+
+
+def _words():
+    rng = np.random.default_rng(3)
+    pt = rng.exponential(60.0, 100_000).round()
+    pt[rng.random(len(pt)) < 0.3] = 0  # empty slots
+    eta = rng.integers(-100, 100, len(pt))
+    return np.stack([pt, eta], axis=1).astype(np.int64)
+
+
+def test_mean_offset_and_covering_shift():
+    w = _words()
+    s = fit_scaling(w, np.ones(len(w)), INPUT)
+    assert s.offset[0] == int(np.rint(w[:, 0].mean()))
+    dev = np.abs(w - s.offset)
+    cover = np.quantile(dev, 0.999, axis=0)
+    # the smallest power-of-two shift that brings the covered deviation inside the input range
+    assert (cover / 2.0**s.shift <= INPUT.max_value).all()
+    assert (cover / 2.0 ** (s.shift - 1) > INPUT.max_value).all()
+
+
+def test_zero_offset_keeps_empty_slots_at_zero():
+    w = _words()
+    s = fit_scaling(w, np.ones(len(w)), INPUT, offset="zero")
+    assert (s.offset == 0).all()
+    assert (s.apply(w)[w[:, 0] == 0, 0] == 0).all()
+
+
+def test_lower_cover_quantile_saturates_more():
+    w = _words()
+    full = fit_scaling(w, np.ones(len(w)), INPUT, cover_quantile=0.999)
+    low = fit_scaling(w, np.ones(len(w)), INPUT, cover_quantile=0.9)
+    assert (low.shift <= full.shift).all() and (low.shift < full.shift).any()
+    assert count_input_saturation(w, low, INPUT)["values"] > count_input_saturation(w, full, INPUT)["values"]
+
+
+def test_unknown_offset_is_named():
+    with pytest.raises(ValueError, match="'median'"):
+        fit_scaling(_words(), np.ones(100_000), INPUT, offset="median")
