@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def parse_point(text: str) -> tuple[str, dict]:
 
     name, _, rest = text.partition("=")
     out = {}
-    for item in filter(None, rest.split(",")):
+    for item in filter(None, re.split(r",(?![^\[]*\])", rest)):  # commas inside [..] belong to a list
         k, _, v = item.partition("=")
         out[k.strip()] = yaml.safe_load(v)
     return name, out
@@ -64,6 +65,32 @@ def evaluate_point(cfg, build: Path, samples: dict) -> dict:
     return out
 
 
+def passes(signals: dict) -> bool:
+    """The issue's bar: AUC > 0.5 and efficiency above the random trigger at every rate, every signal."""
+    return all(v["auc"] > 0.5 and all(e["efficiency"] > e["random"] for e in v["efficiency"].values()) for v in signals.values())
+
+
+def summarize(results: dict) -> str:
+    """Markdown: per point, each signal's AUC and lowest-rate efficiency over seeds (min-max), and how
+    many seeds pass the bar."""
+    points: dict[str, list] = {}
+    for key, r in results.items():
+        points.setdefault(key.split("/")[0], []).append(r)
+    sigs = list(next(iter(results.values()))["signals"])
+    low = min(next(iter(results.values()))["signals"][sigs[0]]["efficiency"], key=float)
+    head = "| point | seeds passing | " + " | ".join(f"{s} AUC / eff@{low} kHz %" for s in sigs) + " |"
+    rows = [head, "|" + "---|" * (2 + len(sigs))]
+    for name, rs in points.items():
+        cells = []
+        for s in sigs:
+            auc = [r["signals"][s]["auc"] for r in rs]
+            eff = [100 * r["signals"][s]["efficiency"][low]["efficiency"] for r in rs]
+            cells.append(f"{min(auc):.2f}-{max(auc):.2f} / {min(eff):.1f}-{max(eff):.1f}")
+        rows.append(f"| {name} | {sum(passes(r['signals']) for r in rs)}/{len(rs)} | " + " | ".join(cells) + " |")
+    rand = 100 * next(iter(results.values()))["signals"][sigs[0]]["efficiency"][low]["random"]
+    return "\n".join(rows) + f"\n\nRandom trigger at {low} kHz: {rand:.1f} %.\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.scan")
     ap.add_argument("--config", default=None)
@@ -73,7 +100,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from trigger.config import load_config
     from trigger.data.dataset import load_sample
-    from trigger.io_utils import write_json
+    from trigger.io_utils import atomic_write_text, write_json
     from trigger.train import train
 
     base = load_config(a.config)
@@ -94,6 +121,9 @@ def main(argv=None):
             )
             print(f"SCAN {key:28s} {line}", flush=True)
             write_json(out_path, results)
+    table = summarize(results)
+    atomic_write_text(out_path.with_suffix(".md"), table)
+    print(table)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,17 @@ def test_lower_cover_quantile_saturates_more():
 def test_unknown_offset_is_named():
     with pytest.raises(ValueError, match="'median'"):
         fit_scaling(_words(), np.ones(100_000), INPUT, offset="median")
+
+
+def test_reconstruction_mask_follows_config():
+    from trigger.model.scaling import Scaling
+    from trigger.train import _inputs
+
+    words = np.zeros((2, 57), dtype=np.int64)
+    words[:, 0] = 40  # MET
+    words[0, 3:6] = (60, 5, 7)  # one e/gamma in event 0 only
+    s = Scaling(np.zeros(57, np.int64), np.zeros(57, np.int64))
+    _, masked = _inputs(words, s, mask_padding=True)
+    _, full = _inputs(words, s, mask_padding=False)
+    assert masked[0, :6].tolist() == [1] * 6 and masked[1, 3:6].tolist() == [0] * 3 and masked[:, 6:].sum() == 0
+    assert (full == 1).all()
