@@ -52,6 +52,41 @@ def bench_implementations(cfg, build: Path, n: int) -> dict:
     return out
 
 
+def bench_binder(cfg, build: Path, n: int) -> dict:
+    """da4ml's Verilator binder on the generated core: events/s and agreement with the emulator.
+
+    Builds in a scratch copy (a Verilator compile of the whole core: minutes), never in build/rtl.
+    """
+    import tempfile
+
+    from da4ml.cmvm.types import CombLogic
+    from da4ml.codegen import VerilogModel
+
+    from emulator import Emulator
+    from trigger.firmware.rtl import TOP, choose_cutoff
+    from trigger.firmware.verilator import verilator_env
+
+    emu = Emulator.load(build)
+    comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
+    words = np.random.default_rng(1).integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))
+    fw = cfg.firmware
+    with tempfile.TemporaryDirectory() as tmp:
+        model = VerilogModel(comb, TOP, Path(tmp) / "rtl", latency_cutoff=choose_cutoff(comb, cfg), clock_period=fw.clock_period_ns,
+                             print_latency=False, part_name=fw.part)
+        t = time.perf_counter()
+        model.write()
+        model._compile(nproc=os.cpu_count(), _env=verilator_env())
+        build_s = time.perf_counter() - t
+        rate = _rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
+        o = model.predict(words.astype(np.float64), n_threads=1)
+    mu, score, bits = emu.run(words)
+    L, mf = emu.latent, emu.layers[-1]["res"].frac
+    got = np.concatenate([np.rint(o[:, :L] * 2.0**mf), np.rint(o[:, L : L + 1] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :])], axis=1)
+    want = np.concatenate([mu, score[:, None], bits], axis=1)
+    return {"da4ml_verilator_binder_events_per_s_one_thread": rate, "binder_build_seconds": build_s, "binder_events_checked": n,
+            "binder_vs_emulator_mismatching_events": int((got != want).any(axis=1).sum())}
+
+
 def bench_generator(events: int) -> dict:
     from trigger.data.generate import plan_chunks, run_chunk
     from trigger.data.processes import BUILTIN
@@ -73,6 +108,7 @@ def main(argv=None):
     ap.add_argument("--build", default="build")
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--gen-events", type=int, default=300)
+    ap.add_argument("--no-binder", dest="binder", action="store_false", help="skip the Verilator binder (a build of minutes)")
     a = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -95,7 +131,10 @@ def main(argv=None):
     else:
         rtl["cocotb_verilator_events_per_s"] = None
         rtl["note"] = "run `make sim` for the cocotb number"
+    if a.binder:
+        rtl.update(bench_binder(cfg, build, 200_000))
     write_json(out / "rtl_sim.json", rtl)
+    print(json.dumps(rtl, indent=1))
     gen = bench_generator(a.gen_events)
     write_json(out / "generator.json", gen)
     print(json.dumps(gen, indent=1))
