@@ -44,7 +44,8 @@ def parse_point(text: str) -> tuple[str, dict]:
 
 
 def evaluate_point(cfg, build: Path, samples: dict) -> dict:
-    from trigger.scoring import efficiency, roc, software_scores, threshold_for_fraction
+    from trigger.evaluate import score_performance
+    from trigger.scoring import software_scores, threshold_for_fraction
     from trigger.train import load_model, load_scaling
 
     model, scaling = load_model(build), load_scaling(build)
@@ -52,16 +53,13 @@ def evaluate_point(cfg, build: Path, samples: dict) -> dict:
     bkg = [n for n in cfg.data.background]
     bs = np.concatenate([scores[n] for n in bkg])
     bw = np.concatenate([samples[n].weights for n in bkg])
-    stream = cfg.evaluation.stream_rate_khz
+    stream, rates = cfg.evaluation.stream_rate_khz, cfg.firmware.rates_khz
+    thresholds = [threshold_for_fraction(bs, bw, r / stream) for r in rates]
     out = {}
     for sig in cfg.data.signals:
-        _, _, auc = roc(bs, bw, scores[sig])
-        eff = {}
-        for rate in cfg.firmware.rates_khz:
-            th = threshold_for_fraction(bs, bw, rate / stream)
-            e, u = efficiency(scores[sig], th)
-            eff[f"{rate:g}"] = {"efficiency": e, "uncertainty": u, "random": rate / stream}
-        out[sig] = {"auc": auc, "efficiency": eff}
+        out[sig], _ = score_performance(bs, bw, scores[sig], rates, thresholds)
+        for r in rates:
+            out[sig]["efficiency"][f"{r:g}"]["random"] = r / stream
     return out
 
 

@@ -132,12 +132,12 @@ class Emulator:
         for i in range(0, n, self.CHUNK):
             block = words[i : i + self.CHUNK]
             if self.fast is None:
-                m = self._mu(block)
+                out = self._score_bits(self._mu(block))
             else:
                 m = self.fast.mu(block)
                 if m is None:
                     self.check_words(block, first_event=i)  # raises, naming the word
-            out = self._score_bits(m) if self.fast is None else self.fast.score_bits(m)
+                out = self.fast.score_bits(m)
             mu[i : i + len(block)], score[i : i + len(block)], bits[i : i + len(block)] = out
         return mu, score, bits
 

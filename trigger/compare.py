@@ -20,6 +20,12 @@ class Outputs:
         self.mu, self.score, self.bits = (np.asarray(a, dtype=np.int64) for a in (mu, score, bits))
 
 
+def rtl_outputs(o: np.ndarray, emu) -> Outputs:
+    """da4ml's predict() values (mu..., score, bits...) as integer counts of their LSBs."""
+    L, mf = emu.latent, emu.layers[-1]["res"].frac
+    return Outputs(np.rint(o[:, :L] * 2.0**mf), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
+
+
 def edge_cases(emu) -> dict[str, np.ndarray]:
     """Inputs physics rarely makes: field maxima, empty, single objects, random words, saturating drives."""
     lo, hi = emu.word_min, emu.word_max
@@ -153,12 +159,9 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(rates))
     impl["csim"] = timed("csim", lambda w: Outputs(*csim.run(w)), words)
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
-    mu_frac = emu.layers[-1]["res"].frac
 
     def rtl(w):
-        o = comb.predict(w.astype(np.float64), n_threads=1)
-        L = emu.latent
-        return Outputs(np.rint(o[:, :L] * 2.0**mu_frac), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
+        return rtl_outputs(comb.predict(w.astype(np.float64), n_threads=1), emu)
 
     impl["rtl"] = timed("rtl", rtl, words)
     pairs = _compare(impl, words, rates)

@@ -48,7 +48,7 @@ class Scorer:
 
         m = self.models
         x = self.scaling.apply(words).astype(np.float32)
-        mask = reco_mask(words) if self.cfg.training.mask_padding else np.ones_like(x)
+        mask = reco_mask(words, self.cfg.training.mask_padding)
         _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type)
         out = {PRIMARY: score_int}
         mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
@@ -62,6 +62,16 @@ class Scorer:
             bmu = m["axol1tl_v1_encoder"].predict(bx, verbose=0, batch_size=8192)[0]
             out["axol1tl_v1"] = (bmu.astype(np.float64) ** 2).sum(1)
         return out
+
+
+def score_performance(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray, rates, thresholds) -> tuple[dict, tuple]:
+    """AUC and the efficiency (with its binomial uncertainty) at each rate's threshold; and the ROC curve."""
+    fpr, tpr, auc = roc(bkg, bkg_w, sig)
+    effs = {}
+    for r, thr in zip(rates, thresholds):
+        e, de = efficiency(sig, thr)
+        effs[f"{r:g}"] = {"efficiency": e, "uncertainty": de}
+    return {"auc": auc, "efficiency": effs}, (fpr, tpr)
 
 
 def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True) -> dict:
@@ -101,13 +111,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         sig_scores[name] = scores[PRIMARY]
         entry = {"events": len(sig.words), "lepton_filter": sig.lepton_filter, "scores": {}}
         for score_name, s in scores.items():
-            fpr, tpr, auc = roc(bkg_scores[score_name], bkg.weights, s)
-            effs = {}
-            for r, thr in zip(rates, base_thr[score_name]):
-                e, de = efficiency(s, thr)
-                effs[f"{r:g}"] = {"efficiency": e, "uncertainty": de}
-            entry["scores"][score_name] = {"auc": auc, "efficiency": effs}
-            curves[(name, score_name)] = (fpr, tpr)
+            perf, curves[(name, score_name)] = score_performance(bkg_scores[score_name], bkg.weights, s, rates, base_thr[score_name])
+            entry["scores"][score_name] = perf
         entry["scores"]["random"] = {
             "auc": 0.5,
             "efficiency": {f"{r:g}": {"efficiency": r / stream_khz, "uncertainty": 0.0} for r in rates},

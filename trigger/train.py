@@ -118,8 +118,7 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
 def _inputs(words, scaling: Scaling, mask_padding: bool = True):
     from trigger.model.vae import reco_mask
 
-    x = scaling.apply(words).astype(np.float32)
-    return x, reco_mask(words) if mask_padding else np.ones_like(x)
+    return scaling.apply(words).astype(np.float32), reco_mask(words, mask_padding)
 
 
 def _norm(w, cap=None):

@@ -70,8 +70,10 @@ def build_score_model(encoder: tf.keras.Model) -> tf.keras.Model:
     return tf.keras.Model(inp, [mu, score], name="trigger")
 
 
-def reco_mask(scaled_shape_words: np.ndarray) -> np.ndarray:
-    """(N, 57) 1 for real objects' fields (MET always), 0 for zero-padded slots."""
+def reco_mask(scaled_shape_words: np.ndarray, mask_padding: bool = True) -> np.ndarray:
+    """(N, 57) 1 for real objects' fields (MET always), 0 for zero-padded slots; all 1 without mask_padding."""
+    if not mask_padding:
+        return np.ones(np.shape(scaled_shape_words), dtype=np.float32)
     w = np.asarray(scaled_shape_words).reshape(len(scaled_shape_words), -1, 3)
     present = w[:, :, 0] != 0
     present[:, 0] = True
