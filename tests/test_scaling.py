@@ -60,3 +60,26 @@ def test_reconstruction_mask_follows_config():
     _, full = _inputs(words, s, mask_padding=False)
     assert masked[0, :6].tolist() == [1] * 6 and masked[1, 3:6].tolist() == [0] * 3 and masked[:, 6:].sum() == 0
     assert (full == 1).all()
+
+
+def test_reconstruction_weights_equalise_present_variances():
+    from trigger.model.vae import reco_weights
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    x = np.stack([rng.normal(0, 2.0, n), rng.normal(1, 0.5, n), rng.normal(0, 1.0, n), np.zeros(n)], axis=1)
+    mask = np.ones_like(x)
+    mask[: n // 2, 1] = 0  # input 1 absent in half the events: its padding must not count
+    x[: n // 2, 1] = -40.0  # what an absent slot's (0 - offset) >> shift would read
+    mask[:, 3] = 0
+    mask[:3, 3] = 1  # input 3 present in 3 events only: too few to fit, gets the median weight
+    w = np.ones(n)
+    rw = reco_weights(x, mask, w, "variance")
+    assert rw.shape == (4,)
+    assert rw[1] / rw[0] == pytest.approx(16, rel=0.05)  # variance 0.25 against 4
+    assert rw[2] / rw[0] == pytest.approx(4, rel=0.05)
+    assert rw[3] == np.median(rw[:3])
+    assert rw[:3].mean() == pytest.approx(1.0)
+    assert (reco_weights(x, mask, w, "none") == 1).all()
+    with pytest.raises(ValueError, match="'std'"):
+        reco_weights(x, mask, w, "std")

@@ -165,6 +165,10 @@ class TrainingConfig(Strict):
     # Leave zero-padded slots out of the reconstruction term. False: the decoder must also say which
     # slots are empty, so the latent space has to encode the object multiplicities.
     mask_padding: bool = True
+    # How the reconstruction term weighs the 57 inputs. none: plain squared error of the scaled inputs,
+    # which the uniform eta/phi fields dominate (their spread is ~6x pT's after the power-of-two shifts);
+    # variance: each input's error divided by its variance over present objects in the training data.
+    reco_weighting: Literal["none", "variance"] = "none"
 
 
 class EvaluationConfig(Strict):

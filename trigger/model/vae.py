@@ -80,6 +80,33 @@ def reco_mask(scaled_shape_words: np.ndarray, mask_padding: bool = True) -> np.n
     return np.repeat(present, 3, axis=1).astype(np.float32)
 
 
+def reco_weights(x: np.ndarray, mask: np.ndarray, weights: np.ndarray, mode: str = "none", min_events: int = 50) -> np.ndarray:
+    """(57,) weights of each input's squared error in the reconstruction term. variance: 1 / the
+    event-weighted variance of the scaled input over the events where it is present (inputs present in
+    fewer than `min_events` events get the median weight); normalised to mean 1 over those fitted."""
+    n = x.shape[1]
+    if mode == "none":
+        return np.ones(n, dtype=np.float32)
+    if mode != "variance":
+        raise ValueError(f"unknown reco_weighting {mode!r} (none or variance)")
+    inv = np.full(n, np.nan)
+    for i in range(n):
+        sel = mask[:, i] > 0
+        if sel.sum() < min_events:
+            continue
+        xi, wi = x[sel, i].astype(np.float64), weights[sel]
+        mean = np.average(xi, weights=wi)
+        var = np.average((xi - mean) ** 2, weights=wi)
+        if var > 0:
+            inv[i] = 1.0 / var
+    fitted = np.isfinite(inv)
+    if not fitted.any():
+        return np.ones(n, dtype=np.float32)
+    inv /= inv[fitted].mean()
+    inv[~fitted] = np.median(inv[fitted])
+    return inv.astype(np.float32)
+
+
 def quantized_kernels(encoder: tf.keras.Model) -> list[dict]:
     """The encoder's dense layers as exactly-quantised float weights (what the firmware holds)."""
     layers = []
