@@ -34,6 +34,9 @@ def test_default_config_loads():
         (lambda r: r["data"]["background"]["W"].update(fraction=0.9), "fractions must sum to 1"),
         (lambda r: r["firmware"].update(clock_mhz=250), "multiple of the 40 MHz"),
         (lambda r: r["data"]["background"]["W"].update(lepton_filter=False), "always on for background"),
+        (lambda r: r["training"]["reco_field_weights"].update(pt=-1), "training.reco_field_weights.pt"),
+        (lambda r: r["training"]["reco_field_weights"].update(pT=3), "training.reco_field_weights.pT: unknown key"),
+        (lambda r: r["training"].update(reco_field_weights={"pt": 0, "eta": 0, "phi": 0}), "at least one of pt, eta, phi"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, mutate, expected):

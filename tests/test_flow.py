@@ -60,6 +60,20 @@ def test_thresholds_match_target_rates(tiny):
         assert {"encoder_mu2", "full_kl", "vae_reco", "ae_reco", "axol1tl_v1", "random"} <= set(scores)
 
 
+def test_training_uses_the_configured_reconstruction_weights(tiny):
+    from trigger.train import load_reco_term
+
+    cfg, build, _ = tiny
+    expected = cfg.training.reco_field_weights.per_input()
+    assert len(set(expected.tolist())) == 3, "the tiny config must give pt, eta and phi different weights"
+    saved = json.loads((build / "model" / "reco_weights.json").read_text())
+    assert saved["field_weights"] == cfg.training.reco_field_weights.model_dump()
+    assert cfg.training.reco_pt_quantile is not None and saved["pt_quantile"] == cfg.training.reco_pt_quantile
+    term = load_reco_term(build)  # what evaluate's reconstruction baselines use
+    assert np.array_equal(term.weights, expected)
+    assert np.isfinite(term.ceiling[0::3]).any() and not np.isfinite(term.ceiling[1::3]).any()
+
+
 def test_csim_rejects_bad_shape(tiny):
     _, build, _ = tiny
     emu = Emulator.load(build)

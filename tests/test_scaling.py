@@ -1,5 +1,7 @@
 """The firmware input scaling fitted from training data: offsets, shifts and the covered quantile."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,51 @@ def test_reconstruction_weights_equalise_present_variances():
     assert (reco_weights(x, mask, w, "none") == 1).all()
     with pytest.raises(ValueError, match="'std'"):
         reco_weights(x, mask, w, "std")
+
+
+def test_field_weights_multiply_each_kind_of_every_object():
+    from trigger.config import FieldWeights
+    from trigger.data.layout import FEATURE_NAMES
+    from trigger.model.vae import reco_weights
+
+    field = FieldWeights(pt=300, eta=2, phi=0.5).per_input()
+    assert field.shape == (len(FEATURE_NAMES),)
+    for name, f in zip(FEATURE_NAMES, field):
+        assert f == {"pt": 300, "eta": 2, "phi": 0.5}[name.rsplit("_", 1)[1]], name
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, rng.uniform(0.5, 3, len(field)), (5000, len(field)))
+    mask, w = np.ones_like(x), np.ones(len(x))
+    assert np.array_equal(reco_weights(x, mask, w, "none", field), field)
+    var = reco_weights(x, mask, w, "variance")
+    assert np.allclose(reco_weights(x, mask, w, "variance", field), var * field, rtol=1e-6)
+    assert np.array_equal(reco_weights(x, mask, w, "none"), np.ones(len(field), dtype=np.float32))
+
+
+def test_pt_target_ceiling_is_the_weighted_quantile_of_present_objects():
+    from trigger.model.vae import RecoTerm, pt_target_ceiling
+
+    rng = np.random.default_rng(4)
+    n = 4000
+    x = rng.normal(0, 1, (n, 6)).astype(np.float32)
+    x[:, 0] = np.arange(n) % 100  # pT of object 0: 0..99, each value 40 times
+    mask = np.ones_like(x)
+    mask[: n // 2, 0] = 0  # absent in the first half: their values must not count
+    x[: n // 2, 0] = 1000.0
+    mask[:, 3] = 0
+    mask[:10, 3] = 1  # object 1 present in 10 events only: not capped
+    w = np.ones(n)
+    w[(x[:, 0] >= 50) & (mask[:, 0] > 0)] = 3.0  # weights move the quantile: 3/4 of the weight is >= 50
+    cap = pt_target_ceiling(x, mask, w, 0.5)
+    assert cap[0] == 66  # weighted median of 0..99 with the upper half weighted 3x (unweighted: 49)
+    assert np.isinf(cap[[1, 2, 3, 4, 5]]).all()  # eta/phi never capped; too few events for object 1
+    assert np.isinf(pt_target_ceiling(x, mask, w, None)).all()
+
+    term = RecoTerm(np.ones(6, dtype=np.float32), cap, {"pt_quantile": 0.5})
+    ev = np.array([[90.0, 0.1, 0, 0, 0, 0]], dtype=np.float32)  # pT above the cap
+    at_cap = ev.copy()
+    at_cap[0, 0] = 66
+    assert term.error(ev, at_cap, np.ones_like(ev))[0] == 0  # the decoder is asked for the capped value
+    assert term.error(ev, ev, np.ones_like(ev))[0] == pytest.approx(24**2 / 6)
+    back = RecoTerm.from_dict(json.loads(json.dumps(term.to_dict())))
+    assert np.array_equal(back.ceiling, cap) and np.array_equal(back.weights, term.weights)
+    assert back.info == {"pt_quantile": 0.5}

@@ -150,6 +150,28 @@ class ModelConfig(Strict):
         return FixedType(integer + frac, integer, signed=False)
 
 
+class FieldWeights(Strict):
+    """Multipliers of the reconstruction error per field kind, the same for all 19 objects."""
+
+    pt: float = Field(default=1.0, ge=0)
+    eta: float = Field(default=1.0, ge=0)
+    phi: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self):
+        if self.pt == self.eta == self.phi == 0:
+            raise ValueError("at least one of pt, eta, phi must have a weight above 0")
+        return self
+
+    def per_input(self):
+        """(57,) in the layout's (pT, eta, phi) order."""
+        import numpy as np
+
+        from trigger.data.layout import N_OBJECTS
+
+        return np.tile(np.array([self.pt, self.eta, self.phi], dtype=np.float32), N_OBJECTS)
+
+
 class TrainingConfig(Strict):
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 1024
@@ -169,6 +191,14 @@ class TrainingConfig(Strict):
     # which the uniform eta/phi fields dominate (their spread is ~6x pT's after the power-of-two shifts);
     # variance: each input's error divided by its variance over present objects in the training data.
     reco_weighting: Literal["none", "variance"] = "none"
+    # Then each field kind's error is multiplied by these (after the weighting above). pT errors weighted
+    # far above eta/phi (as in ADC2021's loss, pT in GeV against angles in radians) make the latent space
+    # encode the objects' energies, where the signals differ, instead of the uniform angles.
+    reco_field_weights: FieldWeights = FieldWeights()
+    # Cap each pT input's reconstruction target at this quantile of its background values (present
+    # objects, weighted). The latent space then spends no range on the hard tail of the background, so
+    # an event with a missing object (a lepton-less tau signal) lies as far out as a hard one. null: no cap.
+    reco_pt_quantile: float | None = Field(default=None, gt=0, le=1)
 
 
 class EvaluationConfig(Strict):

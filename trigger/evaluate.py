@@ -23,11 +23,10 @@ BASELINE_LABELS = {
 }
 
 
-def _reco_error(encoder, decoder, x, m, rw):
-    """The training reconstruction term: per-input weights rw, averaged over present fields (mask m)."""
+def _reco_error(encoder, decoder, x, m, term):
+    """The training reconstruction term (a RecoTerm) of each event, over its present fields (mask m)."""
     mu = encoder.predict(x, verbose=0, batch_size=8192)[0]
-    reco = decoder.predict(mu, verbose=0, batch_size=8192)
-    return ((reco - x) ** 2 * m * rw).sum(1) / m.sum(1)
+    return term.error(x, decoder.predict(mu, verbose=0, batch_size=8192), m)
 
 
 class Scorer:
@@ -36,11 +35,11 @@ class Scorer:
     MODELS = ("trigger_model", "vae_encoder", "vae_decoder", "ae_encoder", "ae_decoder", "axol1tl_v1_encoder")
 
     def __init__(self, build: Path, cfg: Config):
-        from trigger.train import load_model, load_reco_weights, load_scaling
+        from trigger.train import load_model, load_reco_term, load_scaling
 
         self.cfg = cfg
         self.scaling = load_scaling(build)
-        self.reco_weights = load_reco_weights(build)  # the reconstruction term as trained
+        self.reco_term = load_reco_term(build)
         self.models = {n: load_model(build, n) for n in self.MODELS if (build / "model" / f"{n}.h5").exists()}
         self.axo_scaling = load_scaling(build, "axol1tl_v1_scaling") if "axol1tl_v1_encoder" in self.models else None
 
@@ -56,9 +55,9 @@ class Scorer:
         mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
         logvar = np.clip(logvar, -10, 10)
         out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
-        out["vae_reco"] = _reco_error(m["vae_encoder"], m["vae_decoder"], x, mask, self.reco_weights)
+        out["vae_reco"] = _reco_error(m["vae_encoder"], m["vae_decoder"], x, mask, self.reco_term)
         if "ae_encoder" in m:
-            out["ae_reco"] = _reco_error(m["ae_encoder"], m["ae_decoder"], x, mask, self.reco_weights)
+            out["ae_reco"] = _reco_error(m["ae_encoder"], m["ae_decoder"], x, mask, self.reco_term)
         if self.axo_scaling is not None:
             bx = self.axo_scaling.apply(words).astype(np.float32)
             bmu = m["axol1tl_v1_encoder"].predict(bx, verbose=0, batch_size=8192)[0]

@@ -49,7 +49,8 @@ class Fitted:
     history: dict
 
 
-def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, rw=None) -> Fitted:
+def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term=None) -> Fitted:
+    """term: the RecoTerm (per-input weights, target ceiling); None: plain squared error."""
     import tensorflow as tf
 
     from trigger.model.vae import build_decoder, build_encoder
@@ -61,7 +62,8 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
     opt = tf.keras.optimizers.Adam(t.learning_rate)
     beta = tf.constant(t.beta if variational else 0.0, tf.float32)
     variables = enc.trainable_variables + dec.trainable_variables
-    rw = tf.constant(np.ones(x_tr.shape[1]) if rw is None else rw, tf.float32)  # per-input reconstruction weights
+    rw = tf.constant(np.ones(x_tr.shape[1]) if term is None else term.weights, tf.float32)
+    ceiling = tf.constant(np.full(x_tr.shape[1], np.inf) if term is None else term.ceiling, tf.float32)
 
     def losses(x, m, w, training):
         mu, logvar = enc(x, training=training)
@@ -71,7 +73,7 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
         else:
             z = mu
         reco = dec(z, training=training)
-        rec = tf.reduce_sum(m * rw * tf.square(reco - x), axis=1) / tf.reduce_sum(m, axis=1)
+        rec = tf.reduce_sum(m * rw * tf.square(reco - tf.minimum(x, ceiling)), axis=1) / tf.reduce_sum(m, axis=1)
         kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - logvar - 1.0, axis=1) if variational else 0.0 * rec
         total = tf.reduce_sum(w * (rec + beta * kl)) / tf.reduce_sum(w)
         return total, tf.reduce_sum(w * rec) / tf.reduce_sum(w), tf.reduce_sum(w * kl) / tf.reduce_sum(w)
@@ -141,7 +143,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     """Train the trigger VAE (and baselines) on background; write build/model/."""
     import tensorflow as tf
 
-    from trigger.model.vae import build_score_model, reco_weights
+    from trigger.model.vae import RecoTerm, build_score_model, pt_target_ceiling, reco_weights
 
     tf.config.experimental.enable_op_determinism()
     tf.get_logger().setLevel("ERROR")  # "gradients do not exist for logvar" is expected for the plain AE
@@ -160,9 +162,12 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     cap = cfg.training.weight_cap
     w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
     args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)
-    rw = reco_weights(x_tr, m_tr, w_tr, cfg.training.reco_weighting)
+    t = cfg.training
+    rw = reco_weights(x_tr, m_tr, w_tr, t.reco_weighting, t.reco_field_weights.per_input())
+    info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
+    term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
 
-    vae = _fit(arch, *args, variational=True, label="VAE", rw=rw)
+    vae = _fit(arch, *args, variational=True, label="VAE", term=term)
     score_model = build_score_model(vae.encoder)
     save_keras(vae.encoder, out / "vae_encoder.h5")
     save_keras(vae.decoder, out / "vae_decoder.h5")
@@ -176,21 +181,22 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         "history": {"vae": vae.history},
     }
     if baselines:
-        ae = _fit(arch, *args, variational=False, label="AE", rw=rw)
+        ae = _fit(arch, *args, variational=False, label="AE", term=term)
         save_keras(ae.encoder, out / "ae_encoder.h5")
         save_keras(ae.decoder, out / "ae_decoder.h5")
         barch = baseline_arch(cfg)
         bscaling = fit_scaling(tr.words, tr.weights, barch.input)
         bx_tr, _ = _inputs(tr.words, bscaling)
         bx_va, _ = _inputs(va.words, bscaling)
-        # AXOL1TL v1 as published: plain squared error
-        axo = _fit(barch, bx_tr, m_tr, w_tr, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1")
+        # AXOL1TL v1's widths and types, trained with the same loss: the comparison isolates the architecture
+        bterm = RecoTerm(rw, pt_target_ceiling(bx_tr, m_tr, w_tr, t.reco_pt_quantile))  # its own input scale
+        axo = _fit(barch, bx_tr, m_tr, w_tr, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
         save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
         write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
         result["history"]["ae"] = ae.history
         result["history"]["axol1tl_v1"] = axo.history
     write_json(out / "scaling.json", scaling.to_dict())
-    write_json(out / "reco_weights.json", {"mode": cfg.training.reco_weighting, "weights": rw.tolist()})
+    write_json(out / "reco_weights.json", term.to_dict())
     save_config(cfg, out / "config.yaml")
     result["seconds"] = time.perf_counter() - t0
     write_json(out / "history.json", result)
@@ -207,12 +213,14 @@ def load_model(build: str | Path, name: str = "trigger_model"):
     return tf.keras.models.load_model(Path(build) / "model" / f"{name}.h5", custom_objects=co, compile=False)
 
 
-def load_reco_weights(build: str | Path) -> np.ndarray:
-    """Per-input reconstruction weights as trained; a model trained before they existed used ones."""
+def load_reco_term(build: str | Path):
+    """The reconstruction term as trained; a model trained before it was saved used the plain error."""
+    from trigger.model.vae import RecoTerm
+
     path = Path(build) / "model" / "reco_weights.json"
     if not path.exists():
-        return np.ones(N_FEATURES, dtype=np.float32)
-    return np.asarray(json.loads(path.read_text())["weights"], dtype=np.float32)
+        return RecoTerm(np.ones(N_FEATURES, dtype=np.float32), np.full(N_FEATURES, np.inf, dtype=np.float32))
+    return RecoTerm.from_dict(json.loads(path.read_text()))
 
 
 def load_scaling(build: str | Path, name: str = "scaling") -> Scaling:

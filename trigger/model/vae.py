@@ -6,7 +6,7 @@ objects the hls4ml config, the da4ml trace and the firmware description use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -80,10 +80,18 @@ def reco_mask(scaled_shape_words: np.ndarray, mask_padding: bool = True) -> np.n
     return np.repeat(present, 3, axis=1).astype(np.float32)
 
 
-def reco_weights(x: np.ndarray, mask: np.ndarray, weights: np.ndarray, mode: str = "none", min_events: int = 50) -> np.ndarray:
-    """(57,) weights of each input's squared error in the reconstruction term. variance: 1 / the
+def reco_weights(
+    x: np.ndarray, mask: np.ndarray, weights: np.ndarray, mode: str = "none", field: np.ndarray | None = None, min_events: int = 50
+) -> np.ndarray:
+    """(57,) weights of each input's squared error in the reconstruction term: the mode's weight times
+    `field` (per-input multipliers, e.g. FieldWeights.per_input()). none: 1. variance: 1 / the
     event-weighted variance of the scaled input over the events where it is present (inputs present in
     fewer than `min_events` events get the median weight); normalised to mean 1 over those fitted."""
+    base = _mode_weights(x, mask, weights, mode, min_events)
+    return base if field is None else (base * np.asarray(field, dtype=np.float32)).astype(np.float32)
+
+
+def _mode_weights(x: np.ndarray, mask: np.ndarray, weights: np.ndarray, mode: str, min_events: int) -> np.ndarray:
     n = x.shape[1]
     if mode == "none":
         return np.ones(n, dtype=np.float32)
@@ -105,6 +113,48 @@ def reco_weights(x: np.ndarray, mask: np.ndarray, weights: np.ndarray, mode: str
     inv /= inv[fitted].mean()
     inv[~fitted] = np.median(inv[fitted])
     return inv.astype(np.float32)
+
+
+def pt_target_ceiling(x: np.ndarray, mask: np.ndarray, weights: np.ndarray, quantile: float | None, min_events: int = 50) -> np.ndarray:
+    """(57,) cap on each pT input's reconstruction target: the event-weighted `quantile` of its scaled
+    value over the events where the object is present; +inf for eta/phi, for slots present in fewer
+    than `min_events` events, and everywhere when quantile is None."""
+    ceiling = np.full(x.shape[1], np.inf, dtype=np.float32)
+    if quantile is None:
+        return ceiling
+    for i in range(0, x.shape[1], 3):  # the layout's (pT, eta, phi) order
+        sel = mask[:, i] > 0
+        if sel.sum() < min_events:
+            continue
+        order = np.argsort(x[sel, i], kind="stable")
+        xs, ws = x[sel, i][order], np.asarray(weights, dtype=np.float64)[sel][order]
+        cum = np.cumsum(ws) / ws.sum()
+        ceiling[i] = xs[min(np.searchsorted(cum, quantile), len(xs) - 1)]
+    return ceiling
+
+
+@dataclass(frozen=True)
+class RecoTerm:
+    """The reconstruction term as trained: each input's squared error times `weights`, against the
+    input capped at `ceiling`, averaged over the present fields. Saved as build/model/reco_weights.json."""
+
+    weights: np.ndarray
+    ceiling: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def error(self, x: np.ndarray, reco: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return ((reco - np.minimum(x, self.ceiling)) ** 2 * mask * self.weights).sum(1) / mask.sum(1)
+
+    def to_dict(self) -> dict:
+        cap = [None if not np.isfinite(c) else float(c) for c in self.ceiling]
+        return {**self.info, "weights": self.weights.tolist(), "target_ceiling": cap}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RecoTerm":
+        w = np.asarray(d["weights"], dtype=np.float32)
+        cap = d.get("target_ceiling") or [None] * len(w)  # files from before the ceiling existed
+        ceiling = np.array([np.inf if c is None else c for c in cap], dtype=np.float32)
+        return cls(w, ceiling, {k: v for k, v in d.items() if k not in ("weights", "target_ceiling")})
 
 
 def quantized_kernels(encoder: tf.keras.Model) -> list[dict]:
