@@ -49,8 +49,8 @@ class Fitted:
     history: dict
 
 
-def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term=None) -> Fitted:
-    """term: the RecoTerm (per-input weights, target ceiling); None: plain squared error."""
+def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term) -> Fitted:
+    """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss."""
     import tensorflow as tf
 
     from trigger.model.vae import build_decoder, build_encoder
@@ -62,8 +62,7 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
     opt = tf.keras.optimizers.Adam(t.learning_rate)
     beta = tf.constant(t.beta if variational else 0.0, tf.float32)
     variables = enc.trainable_variables + dec.trainable_variables
-    rw = tf.constant(np.ones(x_tr.shape[1]) if term is None else term.weights, tf.float32)
-    ceiling = tf.constant(np.full(x_tr.shape[1], np.inf) if term is None else term.ceiling, tf.float32)
+    rw, ceiling = tf.constant(term.weights, tf.float32), tf.constant(term.ceiling, tf.float32)
 
     def losses(x, m, w, training):
         mu, logvar = enc(x, training=training)
@@ -159,10 +158,10 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     sat = count_input_saturation(tr.words, scaling, arch.input)
     x_tr, m_tr = _inputs(tr.words, scaling, cfg.training.mask_padding)
     x_va, m_va = _inputs(va.words, scaling, cfg.training.mask_padding)
-    cap = cfg.training.weight_cap
+    t = cfg.training
+    cap = t.weight_cap
     w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
     args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)
-    t = cfg.training
     rw = reco_weights(x_tr, m_tr, w_tr, t.reco_weighting, t.reco_field_weights.per_input())
     info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
     term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
