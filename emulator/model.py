@@ -1,68 +1,128 @@
-"""The firmware, step by step, in integers: words -> scaling -> dense/ReLU -> mu -> sum(mu^2) -> trigger bits."""
+"""The firmware, step by step, in integers: words -> scaling -> dense layers -> mu -> sum(mu^2) -> trigger bits.
+
+It reads the design file and nothing of the generators. Two paths: `run_full` does every cast of the design
+in int64, in hls4ml's order of additions; `run` takes a float fast path only where interval analysis over
+the design proves it equal (see _FastPath), and the full path otherwise.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from emulator.fixed import Fx, cast_float, round_scaled
-
-FORMAT = "trigger-firmware/1"
+from emulator.fixed import FAST_ROUNDING, cast, overflow, round_scaled, shift_raw, tree_sum
+from trigger.design import Design, DesignError, load_design
+from trigger.fixed import Overflow
 
 
 class EmulatorError(ValueError):
     pass
 
 
+def _interval_box(lo, hi, w, b):
+    """Least and greatest x @ w + b over lo <= x <= hi, per output column (float64, exact below 2^53)."""
+    wp, wn = np.maximum(w, 0), np.minimum(w, 0)
+    return lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
+
+
+class LayerPlan:
+    """One dense layer's arithmetic, with the proofs that decide how much of it must be done cast by cast."""
+
+    def __init__(self, L, x_frac: int, x_lo: np.ndarray, x_hi: np.ndarray):
+        self.L = L
+        self.x_frac = x_frac
+        acc = L.accum_type
+        self.pf = x_frac + L.weight_type.frac  # the product's LSB, before its cast to the accumulator
+        w = L.weight.astype(np.float64)
+        # every product's range, and whether the cast of each product / of the bias to accum_t is exact
+        p_lo = np.minimum(x_lo[:, None] * w, x_hi[:, None] * w)
+        p_hi = np.maximum(x_lo[:, None] * w, x_hi[:, None] * w)
+        sh = acc.frac - self.pf
+        b_sh = acc.frac - L.bias_type.frac
+        exact_products = sh >= 0 and (p_lo * 2.0**sh >= acc.int_min).all() and (p_hi * 2.0**sh <= acc.int_max).all()
+        exact_bias = b_sh >= 0 and ((L.bias * 2.0**b_sh >= acc.int_min) & (L.bias * 2.0**b_sh <= acc.int_max)).all()
+        # every partial sum (bias first, then inputs in order) lies between the bias plus all negative extremes
+        # and the bias plus all positive ones: inside accum_t, no addition overflows
+        b0 = L.bias * 2.0 ** max(b_sh, 0)
+        lo_sum = b0 + (np.minimum(p_lo, 0) * 2.0 ** max(sh, 0)).sum(axis=0)
+        hi_sum = b0 + (np.maximum(p_hi, 0) * 2.0 ** max(sh, 0)).sum(axis=0)
+        no_acc_overflow = (lo_sum >= acc.int_min).all() and (hi_sum <= acc.int_max).all()
+        # sum all at once when each term is exact and the additions either never overflow or wrap (order-free)
+        self.summed = exact_products and exact_bias and (no_acc_overflow or acc.overflow is Overflow.WRAP)
+        self.acc_never_overflows = exact_products and exact_bias and no_acc_overflow
+        self.acc_lo, self.acc_hi = lo_sum, hi_sum
+        self.w_acc = (L.weight << max(sh, 0)) if self.summed else None
+        self.b_acc = (L.bias << max(b_sh, 0)) if exact_bias else None
+        self.bound = float(np.maximum(np.abs(lo_sum), np.abs(hi_sum)).max(initial=0))
+
+    def accumulate(self, x: np.ndarray) -> np.ndarray:
+        """accum_t values of every output, raw at accum_t's LSB."""
+        L, acc = self.L, self.L.accum_type
+        if self.summed:
+            if self.bound < 2**52:  # float64 BLAS is exact below 2^53
+                s = (x.astype(np.float64) @ self.w_acc.astype(np.float64)).astype(np.int64)
+            else:
+                s = x @ self.w_acc
+            s += self.b_acc
+            return s if self.acc_never_overflows else overflow(s, acc)
+        # cast by cast: each product to accum_t, the bias to accum_t, then inputs in order, every sum cast
+        total = cast(L.bias, L.bias_type.frac, acc)[None, :].repeat(len(x), axis=0)
+        for i in range(L.n_in):
+            p = cast(x[:, i : i + 1] * L.weight[i][None, :], self.pf, acc)
+            total = overflow(total + p, acc)
+        return total
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        L = self.L
+        y = cast(self.accumulate(x), L.accum_type.frac, L.result_type)
+        if L.activation == "relu":
+            y = np.maximum(y, 0)
+        return cast(y, L.result_type.frac, L.activation_type)
+
+
 class Emulator:
-    def __init__(self, desc: dict):
-        if desc.get("format") != FORMAT:
-            raise EmulatorError(f"not a firmware description of format {FORMAT!r}")
-        self.desc = desc
-        ins = desc["inputs"]
-        self.n_inputs = len(ins)
-        self.offset = np.array([i["offset"] for i in ins], dtype=np.int64)
-        self.shift = np.array([i["shift"] for i in ins], dtype=np.int64)
-        self.word_min = np.array([-(1 << (i["width"] - 1)) if i["signed"] else 0 for i in ins], dtype=np.int64)
-        self.word_max = np.array([(1 << (i["width"] - 1)) - 1 if i["signed"] else (1 << i["width"]) - 1 for i in ins], dtype=np.int64)
-        self.input_type = Fx.from_dict(desc["input_type"])
-        self.layers = []
-        for layer in desc["layers"]:
-            self.layers.append(
-                {
-                    "name": layer["name"],
-                    "w": np.array(layer["weight"], dtype=np.float64),  # integers; float64 matmul is exact < 2^53
-                    "b": np.array(layer["bias"], dtype=np.int64),
-                    "wt": Fx.from_dict(layer["weight_type"]),
-                    "bt": Fx.from_dict(layer["bias_type"]),
-                    "acc": Fx.from_dict(layer["accum_type"]),
-                    "relu": layer["activation"] == "relu",
-                    "res": Fx.from_dict(layer["result_type"]),
-                }
-            )
-        self.square_type = Fx.from_dict(desc["square_type"])
-        widest = max([self.input_type.width, self.square_type.width + 8] + [L["acc"].width for L in self.layers])
-        if widest > 50:
-            raise EmulatorError(f"a {widest}-bit type is too wide for the exact float64 path of this emulator")
-        self.score_type = Fx.from_dict(desc["score_type"])
-        self.thresholds = np.array([t["threshold_int"] for t in desc["thresholds"]], dtype=np.int64)
-        self.rates_khz = [t["rate_khz"] for t in desc["thresholds"]]
+    CHUNK = 8192  # events per block on the fast path (cache-sized; measured best here)
+    CHUNK_FULL = 1024  # the full path forms (events, inputs, outputs) products in some layers
+
+    def __init__(self, design: Design):
+        self.design = d = design
+        self.n_inputs = d.n_inputs
+        self.word_min, self.word_max = d.word_min, d.word_max
+        self.word_frac = np.array([i.type.frac for i in d.inputs], dtype=np.int64)
+        s = d.scaling
+        self.diff_frac = np.maximum(self.word_frac, s.offset_type.frac)
+        self.input_type = s.output
+        self.layers = d.layers
+        self.mu_type = d.mu_type
+        self.score_type = d.score.sum_type
+        self.thresholds = d.threshold_raw()
+        self.threshold_names = [t.name for t in d.thresholds]
+        self.rates_khz = [t.rate_khz for t in d.thresholds]
+        lo = np.full(d.n_inputs, float(s.output.int_min))
+        hi = np.full(d.n_inputs, float(s.output.int_max))
+        self.plans, frac = [], s.output.frac
+        for L in d.layers:
+            plan = LayerPlan(L, frac, lo, hi)
+            self.plans.append(plan)
+            # the next layer's inputs: the activation type's range; a ReLU whose cast cannot wrap gives no negatives
+            t = L.activation_type
+            relu_floor = L.activation == "relu" and (t.overflow is not Overflow.WRAP or not t.signed)
+            lo = np.full(L.n_out, float(max(t.int_min, 0) if relu_floor else t.int_min))
+            hi = np.full(L.n_out, float(t.int_max))
+            frac = t.frac
         self.fast = _FastPath.plan(self)  # None where interval analysis cannot prove it equal to the full path
 
     @classmethod
     def load(cls, build: str | Path) -> "Emulator":
-        path = Path(build)
-        if path.is_dir():
-            path = path / "firmware.json"
-        if not path.is_file():
-            raise EmulatorError(f"{path}: firmware description not found (run `trigger firmware` first)")
-        return cls(json.loads(path.read_text()))
+        try:
+            return cls(load_design(build))
+        except DesignError as exc:
+            raise EmulatorError(str(exc)) from None
 
     @property
     def latent(self) -> int:
-        return self.layers[-1]["w"].shape[1]
+        return self.design.latent
 
     def _check_array(self, words: np.ndarray) -> np.ndarray:
         w = np.asarray(words)
@@ -73,81 +133,74 @@ class Emulator:
         return w
 
     def check_words(self, words: np.ndarray, first_event: int = 0) -> np.ndarray:
-        """The words as int64; an EmulatorError naming the first word that does not fit its field."""
+        """The words as int64; an EmulatorError naming the first word that does not fit its type."""
         w = self._check_array(words).astype(np.int64, copy=False)
         if len(w) and (w.min(axis=0) >= self.word_min).all() and (w.max(axis=0) <= self.word_max).all():
             return w
         bad = (w < self.word_min) | (w > self.word_max)
         if bad.any():
             ev, col = np.argwhere(bad)[0]
-            raise EmulatorError(f"word {self.desc['inputs'][col]['name']} of event {first_event + ev} = {w[ev, col]} does not fit its field")
+            i = self.design.inputs[col]
+            raise EmulatorError(f"word {i.name} of event {first_event + ev} = {w[ev, col]} does not fit {i.type.hls()} "
+                                f"(raw {i.type.int_min}..{i.type.int_max})")
         return w
 
-    def scaled_input(self, words: np.ndarray) -> np.ndarray:
-        """(word - offset) >> shift, held exactly with `shift` fraction bits, cast to the input type (int64)."""
-        return self._scaled(self.check_words(words)).astype(np.int64)
-
+    # ------------------------------------------------------------------ the full path: every cast
     def _scaled(self, words: np.ndarray) -> np.ndarray:
-        # float64 holds every intermediate exactly (integer counts far below 2^52)
-        d = words.astype(np.float64)
-        d -= self.offset
-        return cast_float(d, self.shift, self.input_type, inplace=True)
+        s = self.design.scaling
+        f = self.diff_frac
+        diff = (words << (f - self.word_frac)) - (s.offset << (f - s.offset_type.frac))
+        mid = cast(diff, f, s.intermediate)
+        return cast(shift_raw(mid, s.shift, s.intermediate), s.intermediate.frac, s.output)
+
+    def scaled_input(self, words: np.ndarray) -> np.ndarray:
+        return self._scaled(self.check_words(words))
 
     def _mu(self, words: np.ndarray) -> np.ndarray:
         x = self._scaled(words)
-        frac = self.input_type.frac
-        for L in self.layers:
-            pf = frac + L["wt"].frac
-            af = max(pf, L["bt"].frac)
-            acc = x @ L["w"]
-            if af != pf:
-                acc *= 2.0 ** (af - pf)
-            acc += L["b"].astype(np.float64) * 2.0 ** (af - L["bt"].frac)
-            cast_float(acc, af, L["acc"], inplace=True)  # exact by construction; wraps as the accumulator would
-            if L["relu"]:
-                np.maximum(acc, 0.0, out=acc)
-            x = cast_float(acc, af, L["res"], inplace=True)
-            frac = L["res"].frac
+        for plan in self.plans:
+            x = plan.run(x)
         return x
 
     def mu(self, words: np.ndarray) -> np.ndarray:
-        return self._mu(self.check_words(words)).astype(np.int64)
+        return self._mu(self.check_words(words))
 
-    CHUNK = 8192  # events per block: keeps every intermediate array in cache (measured best here)
+    def score_bits(self, mu: np.ndarray):
+        sq_t, sum_t = self.design.score.square_type, self.score_type
+        sq = cast(mu * mu, 2 * self.mu_type.frac, sq_t)
+        terms = cast(sq, sq_t.frac, sum_t)
+        score = tree_sum([terms[:, j] for j in range(terms.shape[1])], sum_t)
+        return mu, score, (score[:, None] >= self.thresholds[None, :]).astype(np.int64)
 
     def run_full(self, words: np.ndarray):
-        """run() through every cast the firmware makes, never the fast path: the reference the fast path is tested against."""
-        return self._score_bits(self._mu(self.check_words(words)))
+        """run() through every cast the design makes, never the fast path: the reference the fast path is tested against."""
+        return self._blocks(self.check_words(words), lambda b, i: self.score_bits(self._mu(b)), self.CHUNK_FULL)
 
+    # ------------------------------------------------------------------ run
     def run(self, words: np.ndarray):
-        """(mu, score, bits) as int64 counts of their LSBs; bits is (N, n_rates) of 0/1."""
+        """(mu, score, bits) as int64 raw values of their types; bits is (N, n_thresholds) of 0/1."""
         if self.fast is None:
-            words = self.check_words(words)
-        else:
-            words = self._check_array(words)  # the fast path checks each block's range itself
+            return self.run_full(words)
+        words = self._check_array(words)  # the fast path checks each block's range itself
+
+        def block(b, first):
+            m = self.fast.mu(b)
+            if m is None:
+                self.check_words(b, first_event=first)  # raises, naming the word
+            return self.fast.score_bits(m, self)
+
+        return self._blocks(words, block, self.CHUNK)
+
+    def _blocks(self, words, fn, chunk):
         n = len(words)
         mu = np.empty((n, self.latent), dtype=np.int64)
         score = np.empty(n, dtype=np.int64)
         bits = np.empty((n, len(self.thresholds)), dtype=np.int64)
-        for i in range(0, n, self.CHUNK):
-            block = words[i : i + self.CHUNK]
-            if self.fast is None:
-                out = self._score_bits(self._mu(block))
-            else:
-                m = self.fast.mu(block)
-                if m is None:
-                    self.check_words(block, first_event=i)  # raises, naming the word
-                out = self.fast.score_bits(m)
-            mu[i : i + len(block)], score[i : i + len(block)], bits[i : i + len(block)] = out
+        for i in range(0, n, chunk):
+            b = words[i : i + chunk]
+            m, s, t = fn(b, i)
+            mu[i : i + len(b)], score[i : i + len(b)], bits[i : i + len(b)] = m, s, t
         return mu, score, bits
-
-    def _score_bits(self, mu: np.ndarray):
-        mu = mu.astype(np.float64, copy=False)  # sum(mu^2) may need more than float32's 24 bits
-        mf = self.layers[-1]["res"].frac
-        sq = cast_float(mu * mu, 2 * mf, self.square_type)
-        score = cast_float(sq.sum(axis=1), self.square_type.frac, self.score_type)
-        bits = (score[:, None] >= self.thresholds[None, :]).astype(np.int64)
-        return mu.astype(np.int64), score.astype(np.int64), bits
 
     def score(self, words: np.ndarray) -> np.ndarray:
         return self.run(words)[1]
@@ -156,77 +209,80 @@ class Emulator:
         return self.run(words)[2]
 
 
-def _box(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least and greatest x @ w + b over every x with lo <= x <= hi, per output column."""
-    wp, wn = np.maximum(w, 0), np.minimum(w, 0)
-    return lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
-
-
 class _FastPath:
     """The same arithmetic with the casts that interval analysis proves to be no-ops left out.
 
-    Per layer, the accumulator cast is dropped where no input in the previous type's range can make it
-    round or wrap; the shift to the result's LSB is folded into the weights (a power of two: exact); ReLU
-    and saturation become one clip. Everything runs in float32 where every partial sum, counted in LSBs,
-    stays below 2^23 (exact in any summation order), else in float64.
+    Applies where: the scaling is exact until its one output cast (SAT, a rounding float can do); every
+    layer's products, bias and partial sums are exact in accum_t (no overflow), the result cast is exact, and
+    the activation cast saturates with such a rounding. The shift to each activation's LSB is folded into the
+    weights (a power of two: exact); ReLU and saturation become one clip. Float32 where every partial sum,
+    counted in LSBs, stays below 2^23 (exact in any order), else float64. The score takes the full path's
+    casts unless both are provably the identity.
     """
 
-    def __init__(self, emu: Emulator, dtype, layers: list[tuple]):
+    def __init__(self, emu: Emulator, dtype, layers: list[tuple], in_scale, in_offset, exact_score: bool):
         self.dtype = dtype
-        scale = np.exp2(emu.input_type.frac - emu.shift.astype(np.float64))
-        self.in_scale = scale.astype(dtype)
-        self.in_offset = (emu.offset * scale).astype(dtype)
-        self.in_round = emu.input_type.rounding
-        self.in_lo, self.in_hi = dtype(emu.input_type.int_min), dtype(emu.input_type.int_max)
+        self.in_scale = in_scale.astype(dtype)
+        self.in_offset = in_offset.astype(dtype)
+        t_in = emu.input_type
+        self.in_round = t_in.rounding
+        self.in_lo, self.in_hi = dtype(t_in.int_min), dtype(t_in.int_max)
         # (word - word_min) / 2^width maps each field onto [0, 1) exactly: one min and one max check a block
         span = (emu.word_max - emu.word_min + 1).astype(np.float64)
         self.unit_scale = (1.0 / span).astype(dtype)
         self.unit_offset = (emu.word_min / span).astype(dtype)
         self.layers = layers
         self.ones = np.ones(emu.latent)
+        self.exact_score = exact_score
         self.thresholds = emu.thresholds.astype(np.float64)
 
     @classmethod
     def plan(cls, emu: Emulator, dtype=None) -> "_FastPath | None":
-        """The fast path for this firmware, or None where it cannot be proven equal; `dtype` forces float32/64."""
-        t_in = emu.input_type
-        if t_in.overflow != "SAT":
+        """The fast path for this design, or None where it cannot be proven equal; `dtype` forces float32/64."""
+        d = emu.design
+        s, t_in = d.scaling, d.scaling.output
+        if t_in.overflow is not Overflow.SAT or t_in.rounding not in FAST_ROUNDING or (s.shift < 0).any():
             return None
-        limit = max(np.abs(emu.word_max).max(), np.abs(emu.word_min).max(), np.abs(emu.offset).max()) * 2.0 ** max(t_in.frac - emu.shift.min(), 0)
-        lo = np.full(emu.n_inputs, float(t_in.int_min))
-        hi = np.full(emu.n_inputs, float(t_in.int_max))
-        frac, layers = t_in.frac, []
-        for L in emu.layers:
-            res, acc = L["res"], L["acc"]
-            pf = frac + L["wt"].frac
-            af = max(pf, L["bt"].frac)
-            w_acc, b_acc = L["w"] * 2.0 ** (af - pf), L["b"] * 2.0 ** (af - L["bt"].frac)
-            a_lo, a_hi = _box(lo, hi, w_acc, b_acc)
-            # the accumulator cast must be the identity, the result cast one round and one clip
-            if af != acc.frac or a_lo.min(initial=0) < acc.int_min or a_hi.max(initial=0) > acc.int_max or res.overflow != "SAT":
+        # the intermediate must hold (word - offset) >> shift exactly: enough fraction bits, no wrap
+        mid = s.intermediate
+        if mid.frac < (emu.diff_frac + s.shift).max():
+            return None
+        off = s.offset * 2.0 ** -s.offset_type.frac
+        w_lo, w_hi = emu.word_min * 2.0 ** -emu.word_frac, emu.word_max * 2.0 ** -emu.word_frac
+        if (w_lo - off < mid.min_value).any() or (w_hi - off > mid.max_value).any():
+            return None
+        # x = round((word * 2^-wf - offset) * 2^(frac - shift)): the scale and offset are exact powers of two
+        in_scale = np.exp2(t_in.frac - s.shift - emu.word_frac.astype(np.float64))
+        in_offset = off * np.exp2(t_in.frac - s.shift.astype(np.float64))
+        # (word - offset) counted in LSBs of their common fraction: what float must hold exactly
+        f = emu.diff_frac
+        limit = float((np.maximum(np.abs(emu.word_min), np.abs(emu.word_max)) * 2.0 ** (f - emu.word_frac)
+                       + np.abs(s.offset) * 2.0 ** (f - s.offset_type.frac)).max())
+        layers = []
+        for plan in emu.plans:
+            L, res, act = plan.L, plan.L.result_type, plan.L.activation_type
+            exact_result = res.frac >= L.accum_type.frac and (plan.acc_lo * 2.0 ** (res.frac - L.accum_type.frac) >= res.int_min).all() \
+                and (plan.acc_hi * 2.0 ** (res.frac - L.accum_type.frac) <= res.int_max).all()
+            if not (plan.acc_never_overflows and exact_result) or act.overflow is not Overflow.SAT or act.rounding not in FAST_ROUNDING:
                 return None
-            # every partial sum of the product, counted in LSBs of the accumulator
-            limit = max(limit, (np.abs(w_acc).sum(axis=0) * max(-lo.min(), hi.max()) + np.abs(b_acc)).max(initial=0))
-            s = 2.0 ** (res.frac - pf)
-            floor = max(res.int_min, 0) if L["relu"] else res.int_min
-            layers.append((L["w"] * s, L["b"] * 2.0 ** (res.frac - L["bt"].frac), res.rounding, floor, res.int_max))
-            lo = np.full(L["w"].shape[1], float(floor))
-            hi = np.full(L["w"].shape[1], float(res.int_max))
-            frac = res.frac
-        # sum(mu^2): both casts the identity (same LSB, no value past the type), exact in float64
-        sq, sc, mf = emu.square_type, emu.score_type, emu.layers[-1]["res"].frac
-        top = max(lo.min() ** 2, hi.max() ** 2)
-        if sq.frac != 2 * mf or top > sq.int_max or sc.frac != sq.frac or top * len(hi) > sc.int_max or min(sq.int_min, sc.int_min) > 0:
-            return None
+            limit = max(limit, plan.bound)
+            scale = 2.0 ** (act.frac - plan.pf)
+            floor = max(act.int_min, 0) if L.activation == "relu" else act.int_min  # SAT: the cast cannot wrap
+            layers.append((L.weight * scale, L.bias * 2.0 ** (act.frac - L.bias_type.frac), act.rounding, floor, act.int_max))
         if limit >= 2**50 or (dtype is np.float32 and limit >= 2**23):
             return None
         dtype = dtype or (np.float32 if limit < 2**23 else np.float64)
-        return cls(emu, dtype, [(w.astype(dtype), b.astype(dtype), r, dtype(lo_), dtype(hi_)) for w, b, r, lo_, hi_ in layers])
+        # sum(mu^2): both casts the identity (same LSB, no value past the type), exact in float64
+        sq, sc, mf = d.score.square_type, d.score.sum_type, d.mu_type.frac
+        last = layers[-1]
+        top = max(float(last[3]) ** 2, float(last[4]) ** 2)
+        exact_score = sq.frac == 2 * mf and top <= sq.int_max and sc.frac == sq.frac and top * d.latent <= sc.int_max
+        return cls(emu, dtype, [(w.astype(dtype), b.astype(dtype), r, dtype(lo), dtype(hi)) for w, b, r, lo, hi in layers],
+                   in_scale, in_offset, exact_score)
 
     def mu(self, words: np.ndarray) -> np.ndarray | None:
-        """mu of one block, or None if some word does not fit its field."""
+        """mu of one block, or None if some word does not fit its type."""
         x = words.astype(self.dtype)  # exact for words below 2^23; larger ones fail the check as they round
-        # range check on the whole block at once: each field mapped onto [0, 1)
         y = x * self.unit_scale
         y -= self.unit_offset
         if len(y) and (y.min() < 0 or y.max() >= 1):
@@ -244,8 +300,11 @@ class _FastPath:
             np.minimum(x, hi, out=x)
         return x
 
-    def score_bits(self, mu: np.ndarray):
-        m = mu.astype(np.float64)
-        m *= m
-        score = m @ self.ones  # a BLAS product sums six numbers far faster than .sum(axis=1)
-        return mu, score, score[:, None] >= self.thresholds
+    def score_bits(self, mu: np.ndarray, emu: Emulator):
+        m = mu.astype(np.int64)
+        if not self.exact_score:
+            return emu.score_bits(m)
+        f = mu.astype(np.float64)
+        f *= f
+        score = f @ self.ones  # a BLAS product sums a few numbers far faster than .sum(axis=1)
+        return m, score.astype(np.int64), (score[:, None] >= self.thresholds).astype(np.int64)

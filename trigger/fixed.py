@@ -1,34 +1,100 @@
-"""The one definition of a fixed-point type, shared by QKeras, hls4ml, da4ml and the firmware description.
+"""The one definition of a fixed-point type: parsed once from an `ap_fixed` string (or built from config),
+used by the QKeras model, the hls4ml precisions, the da4ml trace, the design file and the emulator.
 
-Nothing here does arithmetic on data: the emulator has its own independent implementation
-and only reads these types back from the firmware description as plain numbers.
+Nothing here does arithmetic on data: each implementation (emulator, HLS C++, da4ml RTL) does its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass
+from enum import Enum
 
-ROUNDING = ("TRN", "RND", "RND_CONV")
-OVERFLOW = ("WRAP", "SAT")
+
+class Rounding(str, Enum):
+    """ap_fixed quantization modes (what happens to the bits below the LSB)."""
+
+    TRN = "TRN"  # toward -inf (the default)
+    TRN_ZERO = "TRN_ZERO"  # toward zero
+    RND = "RND"  # nearest, ties toward +inf
+    RND_ZERO = "RND_ZERO"  # nearest, ties toward zero
+    RND_INF = "RND_INF"  # nearest, ties away from zero
+    RND_MIN_INF = "RND_MIN_INF"  # nearest, ties toward -inf
+    RND_CONV = "RND_CONV"  # nearest, ties to even
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Overflow(str, Enum):
+    """ap_fixed overflow modes (what happens to a value outside the range)."""
+
+    WRAP = "WRAP"  # keep the low bits (the default)
+    SAT = "SAT"  # clamp to [min, max]
+    SAT_ZERO = "SAT_ZERO"  # any overflow gives 0
+    SAT_SYM = "SAT_SYM"  # clamp to [-max, max] for signed types
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ROUNDING = tuple(r.value for r in Rounding)
+OVERFLOW = tuple(o.value for o in Overflow)
+
+_AP = re.compile(r"^\s*ap_(u?)(fixed|int)\s*<\s*([^>]*)>\s*$")
+
+
+class FixedTypeError(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
 class FixedType:
-    """ap_fixed<width, integer, rounding, overflow>; `integer` counts the sign bit when signed."""
+    """ap_fixed<width, integer, rounding, overflow>; `integer` counts the sign bit when signed.
+
+    A value is raw * 2^-frac with raw an integer in [int_min, int_max]; `integer` may exceed `width` or be
+    negative, as in ap_fixed.
+    """
 
     width: int
     integer: int
     signed: bool = True
-    rounding: str = "TRN"
-    overflow: str = "WRAP"
+    rounding: Rounding = Rounding.TRN
+    overflow: Overflow = Overflow.WRAP
 
     def __post_init__(self):
-        if self.width < 1:
-            raise ValueError(f"fixed-point width must be >= 1, got {self.width}")
-        if self.rounding not in ROUNDING:
-            raise ValueError(f"rounding must be one of {ROUNDING}, got {self.rounding!r}")
-        if self.overflow not in OVERFLOW:
-            raise ValueError(f"overflow must be one of {OVERFLOW}, got {self.overflow!r}")
+        if not isinstance(self.width, int) or self.width < 1:
+            raise FixedTypeError(f"fixed-point width must be an integer >= 1, got {self.width!r}")
+        try:
+            object.__setattr__(self, "rounding", Rounding(str(self.rounding).removeprefix("AP_")))
+        except ValueError:
+            raise FixedTypeError(f"unknown rounding mode {self.rounding!r}: one of {', '.join('AP_' + r for r in ROUNDING)}") from None
+        try:
+            object.__setattr__(self, "overflow", Overflow(str(self.overflow).removeprefix("AP_")))
+        except ValueError:
+            raise FixedTypeError(f"unknown overflow mode {self.overflow!r}: one of {', '.join('AP_' + o for o in OVERFLOW)}") from None
+
+    @classmethod
+    def parse(cls, text: str) -> "FixedType":
+        """`ap_fixed<W,I[,Q[,O[,N]]]>`, `ap_ufixed<...>`, `ap_int<W>`, `ap_uint<W>` as Vitis HLS reads them."""
+        m = _AP.match(str(text))
+        if not m:
+            raise FixedTypeError(f"{text!r} is not an ap_fixed/ap_ufixed/ap_int/ap_uint type")
+        unsigned, kind, args = m.group(1) == "u", m.group(2), [a.strip() for a in m.group(3).split(",")]
+        try:
+            if kind == "int":
+                if len(args) != 1:
+                    raise FixedTypeError(f"{text!r}: ap_int/ap_uint take one width")
+                w = int(args[0])
+                return cls(w, w, not unsigned)
+            if not 2 <= len(args) <= 5:
+                raise FixedTypeError(f"{text!r}: expected <width, integer[, rounding[, overflow[, saturation bits]]]>")
+            if len(args) == 5 and int(args[4]) != 0:
+                raise FixedTypeError(f"{text!r}: saturation bits (the fifth parameter) other than 0 are not supported")
+            w, i = int(args[0]), int(args[1])
+        except ValueError:
+            raise FixedTypeError(f"{text!r}: width and integer bits must be integers") from None
+        return cls(w, i, not unsigned, args[2] if len(args) > 2 else "TRN", args[3] if len(args) > 3 else "WRAP")
 
     @property
     def frac(self) -> int:
@@ -36,23 +102,45 @@ class FixedType:
 
     @property
     def lsb(self) -> float:
-        return 2.0 ** -self.frac
+        return 2.0**-self.frac
+
+    @property
+    def int_min(self) -> int:
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def int_max(self) -> int:
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
 
     @property
     def min_value(self) -> float:
-        return -(2.0 ** (self.integer - 1)) if self.signed else 0.0
+        return self.int_min * self.lsb
 
     @property
     def max_value(self) -> float:
-        top = self.integer - 1 if self.signed else self.integer
-        return 2.0**top - self.lsb
+        return self.int_max * self.lsb
+
+    @property
+    def is_integer(self) -> bool:
+        return self.frac == 0 and self.rounding is Rounding.TRN and self.overflow is Overflow.WRAP
 
     def hls(self) -> str:
-        """The type as hls4ml / Vitis HLS spells it."""
+        """The type as hls4ml / Vitis HLS spells it (defaults left out)."""
+        if self.is_integer:
+            return f"ap_{'' if self.signed else 'u'}int<{self.width}>"
         base = "ap_fixed" if self.signed else "ap_ufixed"
-        if self.rounding == "TRN" and self.overflow == "WRAP":
-            return f"{base}<{self.width},{self.integer}>"
-        return f"{base}<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
+        if self.overflow is not Overflow.WRAP:
+            return f"{base}<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
+        if self.rounding is not Rounding.TRN:
+            return f"{base}<{self.width},{self.integer},AP_{self.rounding}>"
+        return f"{base}<{self.width},{self.integer}>"
+
+    def __str__(self) -> str:
+        return self.hls()
+
+    def with_modes(self, rounding=Rounding.TRN, overflow=Overflow.WRAP) -> "FixedType":
+        return FixedType(self.width, self.integer, self.signed, rounding, overflow)
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"frac": self.frac, "hls": self.hls()}
+        return {"width": self.width, "integer": self.integer, "signed": self.signed, "rounding": self.rounding.value,
+                "overflow": self.overflow.value, "frac": self.frac, "hls": self.hls()}

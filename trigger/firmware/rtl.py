@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.firmware.network import Network
+from trigger.design import Design
 from trigger.firmware.templates import render_tree
-from trigger.fixed import FixedType
+from trigger.fixed import FixedType, Overflow, Rounding
 
 TOP = "trigger_core"  # da4ml's pipelined core
 WRAPPER = "trigger_top"  # our reset/valid wrapper around it
@@ -20,54 +20,141 @@ def _kif(t: FixedType):
     return int(t.signed), t.integer - int(t.signed), t.frac
 
 
-def _round_sat(x, t: FixedType):
-    """Quantise a traced array to `t`. da4ml rounds TRN or RND (half up) only; RND_CONV is built from them:
-    add half an LSB minus one input step, plus one step back when the kept LSB is odd, then truncate."""
+def _bit(b, like):
+    """A 0/1 that da4ml may have decided statically (a Python bool) as something arithmetic accepts."""
+    return float(b) if isinstance(b, (bool, np.bool_)) else b
+
+
+def cast(v, t: FixedType):
+    """Assign a traced scalar to type t with t's rounding (on the dropped bits) and then its overflow mode.
+
+    da4ml rounds TRN or RND (half up) only; every other mode adds a correction before truncating: half an
+    LSB, minus one input step where ties go down, plus a step back where the sign or the kept LSB says so.
+    """
     k, i, f = _kif(t)
-    kx, ix, fx = (np.asarray(a) for a in x.kif)
-    if t.rounding == "RND_CONV" and (fx > f).any():
-        step = 2.0 ** -fx.astype(np.float64)
-        trunc = x.quantize(kx, ix, np.full_like(fx, f), "WRAP", "TRN")
-        coarse = x.quantize(kx, ix, np.full_like(fx, f - 1), "WRAP", "TRN")
-        odd = (trunc - coarse) * (2.0**f * step)  # 0, or one input step if the kept LSB is 1
-        fine = fx > f
-        x = x + np.where(fine, 2.0 ** (-f - 1) - step, 0.0) + odd * fine.astype(np.float64)
-        rounding = "TRN"
+    kv, iv, fv = v.kif
+    if fv > f and t.rounding is not Rounding.TRN:
+        step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
+        r = t.rounding
+        if r is Rounding.RND:
+            v = v + half
+        elif r is Rounding.RND_MIN_INF:
+            v = v + (half - step)
+        elif r is Rounding.TRN_ZERO:
+            v = v + _bit(v.is_negative(), v) * (one - step)
+        elif r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
+            v = v + (half - step) + _bit(v.is_negative(), v) * step
+        elif r is Rounding.RND_INF:  # ties away from zero
+            v = v + half - _bit(v.is_negative(), v) * step
+        elif r is Rounding.RND_CONV:  # ties to even: up only when the kept LSB is odd
+            trunc = v.quantize(kv, iv, f, "WRAP", "TRN")
+            coarse = v.quantize(kv, iv, f - 1, "WRAP", "TRN")
+            v = v + (half - step) + (trunc - coarse) * (2.0**f * step)
+    if fv > f:
+        kv, iv, _ = v.kif
+        v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
+    o = t.overflow
+    if o is Overflow.WRAP or o is Overflow.SAT:
+        return v.quantize(k, i, f, o.value, "TRN")
+    if o is Overflow.SAT_SYM:
+        return v.quantize(k, i, f, "SAT_SYM" if t.signed else "SAT", "TRN")
+    # SAT_ZERO: any value outside the range gives 0
+    wrapped = v.quantize(k, i, f, "WRAP", "TRN")
+    over, under = v > t.max_value, v < t.min_value
+    if over is False and under is False:
+        return wrapped
+    from decimal import Decimal
+
+    qint = (min(wrapped.low, Decimal(0)), max(wrapped.high, Decimal(0)), wrapped.step)
+    for flag in (over, under):
+        if flag is True:
+            return wrapped.quantize(k, i, f, "WRAP", "TRN") * 0.0
+        if flag is not False:
+            wrapped = flag.msb_mux(0.0, wrapped, qint=qint)
+    return wrapped
+
+
+def _cast_all(x, t: FixedType):
+    from da4ml.trace import FixedVariableArray
+
+    return FixedVariableArray(np.array([cast(v, t) for v in np.ravel(x._vars)]).reshape(x.shape), x.solver_options)
+
+
+def _const(value: float, like):
+    from da4ml.trace.fixed_variable import FixedVariable
+
+    return FixedVariable.from_const(value, hwconf=like.hwconf, _factor=1)
+
+
+def _dense(x, L, plan):
+    """One hls4ml latency dense layer. Where every product, the bias and every partial sum are exact in
+    accum_t (or it wraps, order-free), one constant-matrix multiply (da4ml's CMVM); otherwise cast by cast in
+    hls4ml's order: slower logic, the same bits."""
+    from da4ml.trace import FixedVariableArray
+
+    acc = L.accum_type
+    w = L.weight.astype(np.float64) * L.weight_type.lsb
+    b = L.bias.astype(np.float64) * L.bias_type.lsb
+    if plan.summed:
+        y = x @ w + b
+        if not plan.acc_never_overflows:
+            y = _cast_all(y, acc)
     else:
-        rounding = "RND" if t.rounding == "RND" else "TRN"
-    return x.quantize(k, i, f, t.overflow, rounding)
+        xs = np.ravel(x._vars)
+        outs = []
+        for j in range(L.n_out):
+            total = cast(_const(b[j], xs[0]), acc)
+            for i in range(L.n_in):
+                total = cast(total + cast(xs[i] * w[i, j], acc), acc)
+            outs.append(total)
+        y = FixedVariableArray(np.array(outs), x.solver_options)
+    y = _cast_all(y, L.result_type)
+    if L.activation == "relu":
+        y = y.relu()
+    return _cast_all(y, L.activation_type)
 
 
-def trace(net: Network):
-    """The full firmware function as a da4ml combinational graph: outputs are mu..., score, bits..."""
+def _tree(vals: list, t: FixedType):
+    """hls4ml's nnet::reduce: a balanced tree, every addition cast to t."""
+    n = len(vals)
+    if n == 1:
+        return vals[0]
+    if n == 2:
+        return cast(vals[0] + vals[1], t)
+    left = 1 << ((n - 1).bit_length() - 1)
+    return cast(_tree(vals[:left], t) + _tree(vals[left:], t), t)
+
+
+def trace(design: Design):
+    """The whole design as a da4ml combinational graph: outputs are mu..., score, bits..."""
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
-    n = len(net.word_bits)
+    from emulator.model import Emulator
+
+    emu = Emulator(design)  # its interval analysis decides which layers can be one CMVM
+    n = design.n_inputs
     inp = FixedVariableArrayInput(n, hwconf=HWConfig(1, -1, -1))
-    signed = np.array([s for _, s in net.word_bits], dtype=np.int64)
-    width = np.array([w for w, _ in net.word_bits], dtype=np.int64)
-    x = inp.quantize(signed, width - signed, np.zeros(n, dtype=np.int64))
-    x = (x - net.scaling.offset.astype(np.float64)) * np.exp2(-net.scaling.shift.astype(np.float64))
-    x = _round_sat(x, net.input_type)
-    for layer in net.layers:
-        w = layer.weight.astype(np.float64) * layer.weight_type.lsb
-        b = layer.bias.astype(np.float64) * layer.bias_type.lsb
-        x = x @ w + b
-        if layer.activation == "relu":
-            x = x.relu()
-        x = _round_sat(x, layer.result_type)
-    mu = x
-    score = np.sum(mu * mu)
-    lsb = net.score_type.lsb
+    kif = np.array([_kif(i.type) for i in design.inputs], dtype=np.int64)
+    x = inp.quantize(kif[:, 0], kif[:, 1], kif[:, 2])
+    s = design.scaling
+    x = x - s.offset.astype(np.float64) * s.offset_type.lsb
+    x = _cast_all(x, s.intermediate)
+    # the shift moves raw bits inside the intermediate: right = floor, left = wrap
+    x = _cast_all(x * np.exp2(-s.shift.astype(np.float64)), s.intermediate.with_modes())
+    x = _cast_all(x, s.output)
+    for L, plan in zip(design.layers, emu.plans):
+        x = _dense(x, L, plan)
+    mu = list(np.ravel(x._vars))
+    sq_t, sum_t = design.score.square_type, design.score.sum_type
+    score = _tree([cast(cast(m * m, sq_t), sum_t) for m in mu], sum_t)
     bits = []
-    for t in net.thresholds:
-        thr = t["threshold_int"] * lsb
-        bits.append(score > thr - lsb)  # scores lie on the LSB grid: score > thr - lsb  <=>  score >= thr
-    outputs = [*np.ravel(mu._vars), score, *bits]
-    return inp, comb_trace(inp, outputs)
+    for raw in design.threshold_raw():  # scores lie on the LSB grid: score > raw - 1  <=>  score >= raw
+        b = score > (int(raw) - 1) * sum_t.lsb
+        bits.append(_const(float(b), score) if isinstance(b, (bool, np.bool_)) else b)
+    return inp, comb_trace(inp, [*mu, score, *bits])
 
 
-def io_fields(comb) -> tuple[list[dict], list[dict]]:
+def io_fields(comb, names: list[str]) -> tuple[list[dict], list[dict]]:
     """Bit layout of the core's packed input and output vectors, from da4ml's own view of each signal."""
     from da4ml.codegen.rtl.rtl_model import get_io_kifs
 
@@ -80,13 +167,7 @@ def io_fields(comb) -> tuple[list[dict], list[dict]]:
         return out
 
     kin, kout = get_io_kifs(comb)
-    return fields(kin, _input_names(len(kin[0]))), fields(kout, [""] * len(kout[0]))
-
-
-def _input_names(n):
-    from trigger.data.layout import FEATURE_NAMES
-
-    return FEATURE_NAMES[:n]
+    return fields(kin, names), fields(kout, [""] * len(kout[0]))
 
 
 def _core_latency(core_v: Path) -> int:
@@ -108,22 +189,22 @@ def choose_cutoff(comb, cfg: Config) -> float:
     return max(total / max(stages - 1, 1), 1e-3) * (1 + 1e-6)
 
 
-def write_rtl(cfg: Config, net: Network, out: Path, comb=None) -> dict:
+def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     """Write build/rtl: da4ml Verilog core, our top with reset and valid, and the port description."""
     from da4ml.codegen import VerilogModel
 
     if out.exists():
         shutil.rmtree(out)
     if comb is None:
-        _, comb = trace(net)
+        _, comb = trace(design)
     fw = cfg.firmware
     cutoff = choose_cutoff(comb, cfg)
     model = VerilogModel(comb, TOP, out, latency_cutoff=cutoff, clock_period=fw.clock_period_ns, print_latency=False, part_name=fw.part)
     model.write()
     latency = _core_latency(out / "src" / f"{TOP}.v")
-    inputs, outputs = io_fields(model._pipe if model._pipe is not None else comb)
-    n_mu, n_rates = net.latent, len(net.thresholds)
-    for o, name in zip(outputs, [f"mu{j}" for j in range(n_mu)] + ["score"] + [f"trigger_{t['rate_khz']:g}khz" for t in net.thresholds]):
+    inputs, outputs = io_fields(model._pipe if model._pipe is not None else comb, [i.name for i in design.inputs])
+    n_mu, n_rates = design.latent, len(design.thresholds)
+    for o, name in zip(outputs, [f"mu{j}" for j in range(n_mu)] + ["score"] + [f"trigger_{t.name}" for t in design.thresholds]):
         o["name"] = name
     mu_w = sum(o["width"] for o in outputs[:n_mu])
     score_w = outputs[n_mu]["width"]

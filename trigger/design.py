@@ -1,0 +1,339 @@
+"""The design file (`trigger-design/1`): everything the firmware computes, in one YAML or JSON file.
+
+It is the seam of the tool: training + evaluation write `build/design.yaml` for our own models, `trigger
+import` writes it for a design from outside, and every firmware stage (emulator, HLS, RTL, simulation)
+reads only it. Values are stored as raw integers of their types once loaded; the file holds real values.
+
+Semantics (what assigning to an `ap_fixed` means in Vitis HLS C++, hls4ml's order of additions):
+    x_i   = cast(output, cast(intermediate, word_i - offset_i) >> shift_i)   (the shift moves raw bits)
+    layer: p_ij = cast(accum, x_i * w_ij); acc_j = cast(accum, b_j); acc_j = cast(accum, acc_j + p_ij) for i
+           in order; y_j = cast(result, acc_j); z_j = cast(activation_type, relu(y_j) or y_j)
+    score = balanced tree (hls4ml nnet::reduce) of sum_type additions over cast(sum, cast(square, mu_i^2))
+    bit_k = raw(score) >= raw_k
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from trigger.fixed import FixedType, FixedTypeError
+
+FORMAT = "trigger-design/1"
+MAX_WIDTH = 32  # every intermediate of the emulator stays exact in int64 with this
+MAX_PARAM_WIDTH = 24  # weights and biases pass through a float32 Keras model on their way into hls4ml
+ACTIVATIONS = ("relu", "linear")
+
+
+class DesignError(ValueError):
+    """A design that cannot be built; the message names the file and the key path."""
+
+
+@dataclass(frozen=True)
+class InputWord:
+    name: str
+    type: FixedType  # a word's raw bits are its integer value in this type
+
+
+@dataclass(frozen=True)
+class Scaling:
+    offset: np.ndarray  # (n,) raw integers of offset_type
+    offset_type: FixedType
+    shift: np.ndarray  # (n,) integers; negative = left shift
+    intermediate: FixedType
+    output: FixedType
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    weight: np.ndarray  # (n_in, n_out) raw integers of weight_type
+    bias: np.ndarray  # (n_out,) raw integers of bias_type
+    weight_type: FixedType
+    bias_type: FixedType
+    accum_type: FixedType
+    result_type: FixedType
+    activation: str
+    activation_type: FixedType
+
+    @property
+    def n_in(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[1]
+
+
+@dataclass(frozen=True)
+class Score:
+    square_type: FixedType
+    sum_type: FixedType
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    raw: int  # in LSBs of score.sum_type, as written in the file
+    rate_khz: float | None = None  # the target rate it was chosen for, when the tool chose it
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    inputs: list[InputWord]
+    scaling: Scaling
+    layers: list[Layer]
+    score: Score
+    thresholds: list[Threshold] = field(default_factory=list)
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def latent(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def mu_type(self) -> FixedType:
+        return self.layers[-1].activation_type
+
+    @property
+    def word_min(self) -> np.ndarray:
+        return np.array([i.type.int_min for i in self.inputs], dtype=np.int64)
+
+    @property
+    def word_max(self) -> np.ndarray:
+        return np.array([i.type.int_max for i in self.inputs], dtype=np.int64)
+
+    def threshold_raw(self) -> np.ndarray:
+        """Thresholds clamped once into [min, max + 1] of the score type: every implementation compares these
+        (min or below: always fires; above max: never)."""
+        t = self.score.sum_type
+        return np.array([min(max(th.raw, t.int_min), t.int_max + 1) for th in self.thresholds], dtype=np.int64)
+
+    def to_dict(self) -> dict:
+        def vals(raw, t: FixedType):
+            return (np.asarray(raw, dtype=np.float64) * t.lsb).tolist()
+
+        s = self.scaling
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "inputs": [{"name": i.name, "type": i.type.hls()} for i in self.inputs],
+            "scaling": {"offset": vals(s.offset, s.offset_type), "offset_type": s.offset_type.hls(),
+                        "shift": [int(x) for x in s.shift], "intermediate": s.intermediate.hls(), "output": s.output.hls()},
+            "layers": [
+                {"name": L.name, "weight": vals(L.weight, L.weight_type), "bias": vals(L.bias, L.bias_type),
+                 "weight_type": L.weight_type.hls(), "bias_type": L.bias_type.hls(), "accum_type": L.accum_type.hls(),
+                 "result_type": L.result_type.hls(), "activation": L.activation, "activation_type": L.activation_type.hls()}
+                for L in self.layers
+            ],
+            "score": {"square_type": self.score.square_type.hls(), "sum_type": self.score.sum_type.hls()},
+            "thresholds": [{"name": t.name, "raw": int(t.raw)} | ({"rate_khz": t.rate_khz} if t.rate_khz is not None else {})
+                           for t in self.thresholds],
+        }
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------- parsing
+
+
+class _Reader:
+    """Walks the parsed file, naming the key path of everything it rejects."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, msg: str):
+        raise DesignError(f"{self.source}: {path}: {msg}")
+
+    def mapping(self, d, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+        if not isinstance(d, dict):
+            self.fail(path, f"expected a mapping, got {type(d).__name__}")
+        for k in d:
+            if k not in required and k not in optional:
+                self.fail(f"{path}.{k}" if path else k, "unknown key")
+        for k in required:
+            if k not in d:
+                self.fail(f"{path}.{k}" if path else k, "missing")
+        return d
+
+    def type(self, text, path: str) -> FixedType:
+        if not isinstance(text, str):
+            self.fail(path, f"expected a type string such as 'ap_fixed<8,3>', got {text!r}")
+        try:
+            t = FixedType.parse(text)
+        except FixedTypeError as exc:
+            self.fail(path, str(exc))
+        if t.width > MAX_WIDTH:
+            self.fail(path, f"{t.width} bits: the implementations support types of at most {MAX_WIDTH} bits")
+        return t
+
+    def ints(self, v, path: str, n: int | None = None) -> np.ndarray:
+        a = self.array(v, path, 1)
+        if n is not None and len(a) != n:
+            self.fail(path, f"expected {n} values, got {len(a)}")
+        if not np.array_equal(a, np.rint(a)):
+            bad = int(np.flatnonzero(a != np.rint(a))[0])
+            self.fail(f"{path}[{bad}]", f"{a[bad]!r} is not an integer")
+        return np.rint(a).astype(np.int64)
+
+    def array(self, v, path: str, ndim: int) -> np.ndarray:
+        try:
+            a = np.array(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            self.fail(path, f"expected a {'list' if ndim == 1 else 'list of equal-length lists'} of numbers")
+        if a.ndim != ndim:
+            self.fail(path, f"expected {ndim} dimension(s), got shape {a.shape}")
+        if not np.isfinite(a).all():
+            self.fail(path, "values must be finite numbers")
+        return a
+
+    def on_grid(self, v, t: FixedType, path: str, shape: tuple[int, ...]) -> np.ndarray:
+        a = self.array(v, path, len(shape))
+        if a.shape != shape:
+            self.fail(path, f"expected shape {shape}, got {a.shape}")
+        raw = a * 2.0**t.frac
+        ok = (raw == np.rint(raw)) & (raw >= t.int_min) & (raw <= t.int_max)
+        if not ok.all():
+            idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+            where = "".join(f"[{i}]" for i in idx)
+            why = "is not on the grid of" if raw[idx] != np.rint(raw[idx]) else "is outside the range of"
+            self.fail(f"{path}{where}", f"{a[idx]!r} {why} {t.hls()}")
+        return np.rint(raw).astype(np.int64)
+
+
+def design_from_dict(d: dict, source: str = "<design>") -> Design:
+    r = _Reader(source)
+    r.mapping(d, "", ("format", "inputs", "scaling", "layers", "score"), ("name", "thresholds"))
+    if d["format"] != FORMAT:
+        r.fail("format", f"expected {FORMAT!r}, got {d['format']!r}")
+    if not isinstance(d["inputs"], list) or not d["inputs"]:
+        r.fail("inputs", "expected a non-empty list of {name, type}")
+    inputs = []
+    for k, item in enumerate(d["inputs"]):
+        r.mapping(item, f"inputs[{k}]", ("name", "type"))
+        inputs.append(InputWord(str(item["name"]), r.type(item["type"], f"inputs[{k}].type")))
+    names = [i.name for i in inputs]
+    if len(set(names)) != len(names):
+        r.fail("inputs", f"duplicate input name {next(n for n in names if names.count(n) > 1)!r}")
+    n = len(inputs)
+
+    s = r.mapping(d["scaling"], "scaling", ("offset", "offset_type", "shift", "intermediate", "output"))
+    offset_type = r.type(s["offset_type"], "scaling.offset_type")
+    intermediate = r.type(s["intermediate"], "scaling.intermediate")
+    shift = r.ints(s["shift"], "scaling.shift", n)
+    if (np.abs(shift) >= intermediate.width).any():
+        k = int(np.flatnonzero(np.abs(shift) >= intermediate.width)[0])
+        r.fail(f"scaling.shift[{k}]", f"{shift[k]}: a shift must be smaller than the intermediate's {intermediate.width} bits")
+    scaling = Scaling(r.on_grid(s["offset"], offset_type, "scaling.offset", (n,)), offset_type, shift, intermediate,
+                      r.type(s["output"], "scaling.output"))
+
+    if not isinstance(d["layers"], list) or not d["layers"]:
+        r.fail("layers", "expected a non-empty list of dense layers")
+    layers, n_in = [], n
+    keys = ("name", "weight", "bias", "weight_type", "bias_type", "accum_type", "result_type", "activation", "activation_type")
+    for k, L in enumerate(d["layers"]):
+        p = f"layers[{k}]"
+        r.mapping(L, p, keys)
+        wt, bt = r.type(L["weight_type"], f"{p}.weight_type"), r.type(L["bias_type"], f"{p}.bias_type")
+        for key, t in (("weight_type", wt), ("bias_type", bt)):
+            if t.width > MAX_PARAM_WIDTH:
+                r.fail(f"{p}.{key}", f"{t.width} bits: weights and biases of at most {MAX_PARAM_WIDTH} bits are supported")
+        w_arr = r.array(L["weight"], f"{p}.weight", 2)
+        if w_arr.shape[0] != n_in:
+            r.fail(f"{p}.weight", f"expected {n_in} rows (the inputs of this layer), got {w_arr.shape[0]}")
+        weight = r.on_grid(L["weight"], wt, f"{p}.weight", w_arr.shape)
+        bias = r.on_grid(L["bias"], bt, f"{p}.bias", (w_arr.shape[1],))
+        if L["activation"] not in ACTIVATIONS:
+            r.fail(f"{p}.activation", f"{L['activation']!r}: one of {', '.join(ACTIVATIONS)}")
+        layers.append(Layer(str(L["name"]), weight, bias, wt, bt, r.type(L["accum_type"], f"{p}.accum_type"),
+                            r.type(L["result_type"], f"{p}.result_type"), L["activation"],
+                            r.type(L["activation_type"], f"{p}.activation_type")))
+        n_in = w_arr.shape[1]
+    lnames = [L.name for L in layers]
+    if len(set(lnames)) != len(lnames):
+        r.fail("layers", f"duplicate layer name {next(x for x in lnames if lnames.count(x) > 1)!r}")
+
+    sc = r.mapping(d["score"], "score", ("square_type", "sum_type"))
+    score = Score(r.type(sc["square_type"], "score.square_type"), r.type(sc["sum_type"], "score.sum_type"))
+
+    thresholds = []
+    for k, t in enumerate(d.get("thresholds") or []):
+        r.mapping(t, f"thresholds[{k}]", ("name", "raw"), ("rate_khz",))
+        raw = r.ints([t["raw"]], f"thresholds[{k}].raw")[0]
+        rate = t.get("rate_khz")
+        if rate is not None and not isinstance(rate, (int, float)):
+            r.fail(f"thresholds[{k}].rate_khz", f"expected a number, got {rate!r}")
+        thresholds.append(Threshold(str(t["name"]), int(raw), None if rate is None else float(rate)))
+    tnames = [t.name for t in thresholds]
+    if len(set(tnames)) != len(tnames):
+        r.fail("thresholds", f"duplicate threshold name {next(x for x in tnames if tnames.count(x) > 1)!r}")
+    design = Design(str(d.get("name") or "trigger"), inputs, scaling, layers, score, thresholds)
+    _check_exact_int64(design, r)
+    return design
+
+
+def _check_exact_int64(d: Design, r: _Reader) -> None:
+    """Every intermediate the emulator forms (aligned products, squares, aligned words) must fit in int64."""
+    s = d.scaling
+    for k, i in enumerate(d.inputs):
+        f = max(i.type.frac, s.offset_type.frac)
+        if max(i.type.width + f - i.type.frac, s.offset_type.width + f - s.offset_type.frac) + 1 > 62:
+            r.fail(f"inputs[{k}]", "word and offset aligned need more than 62 bits")
+    x_t = s.output
+    for k, L in enumerate(d.layers):
+        pf = x_t.frac + L.weight_type.frac
+        if x_t.width + L.weight_type.width + max(L.accum_type.frac - pf, 0) > 62:
+            r.fail(f"layers[{k}].accum_type", "products aligned to the accumulator need more than 62 bits")
+        x_t = L.activation_type
+    if 2 * x_t.width + max(d.score.square_type.frac - 2 * x_t.frac, 0) > 62:
+        r.fail("score.square_type", "squares aligned to the square type need more than 62 bits")
+
+
+def load_design(path: str | Path) -> Design:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "design.yaml"
+    if not path.is_file():
+        raise DesignError(f"{path}: design file not found (run `trigger evaluate` for a trained model or `trigger import`)")
+    text = path.read_text()
+    try:
+        d = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise DesignError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if not isinstance(d, dict):
+        raise DesignError(f"{path}: expected a mapping at the top level")
+    return design_from_dict(d, str(path))
+
+
+class _FlowLists(yaml.SafeDumper):
+    pass
+
+
+def _repr_list(dumper, data):
+    flow = all(not isinstance(x, (dict, list)) for x in data) or all(isinstance(x, list) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow and not any(isinstance(x, dict) for x in data))
+
+
+_FlowLists.add_representer(list, _repr_list)
+
+
+def save_design(design: Design, path: str | Path, header: str = "") -> Path:
+    """Write the design as YAML (values exact: float repr round-trips), atomically."""
+    from trigger.io_utils import atomic_write_text
+
+    path = Path(path)
+    body = yaml.dump(design.to_dict(), Dumper=_FlowLists, sort_keys=False, width=120)
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    atomic_write_text(path, comment + body)
+    return path
