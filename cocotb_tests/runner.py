@@ -25,32 +25,43 @@ def _rtl_hash(sources) -> str:
     return h.hexdigest()[:16]
 
 
-def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = None) -> Path:
-    """Mixed background + signal events, background alone (with weights), and the edge-case vectors."""
+def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = None, input_file: str | None = None) -> Path:
+    """Mixed background + signal events, background alone (with weights), and the edge-case vectors. With an
+    input file, every event of it stands for both (unit weights); an imported design with none gets random words."""
     from emulator import Emulator
-    from trigger.compare import edge_cases
+    from trigger.compare import edge_cases, has_model
     from trigger.data.dataset import load_background, load_sample
+    from trigger.data.words import read_words
 
     emu = Emulator.load(build)
     rng = np.random.default_rng(7)
-    bkg = load_background(cfg, "test", root)
-    sigs = [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
-    pool = np.concatenate([bkg.words, *sigs])
-    mixed = pool[rng.permutation(len(pool))[:events]]
-    take = rng.permutation(len(bkg.words))[:events]
+    if input_file:
+        words = emu.check_words(read_words(input_file, cfg.units, emu.n_inputs)[0])
+        mixed = background = words
+        weights = np.ones(len(words))
+    elif has_model(build):
+        bkg = load_background(cfg, "test", root)
+        sigs = [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
+        pool = np.concatenate([bkg.words, *sigs])
+        mixed = pool[rng.permutation(len(pool))[:events]]
+        take = rng.permutation(len(bkg.words))[:events]
+        background, weights = bkg.words[take], bkg.weights[take]
+    else:
+        mixed = background = rng.integers(emu.word_min, emu.word_max + 1, size=(events, emu.n_inputs))
+        weights = np.ones(events)
     edges = edge_cases(emu)
     edge = np.concatenate([v if k != "random_full_range" else v[:2000] for k, v in edges.items()])
     path = build / "sim" / "events.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, mixed=mixed, background=bkg.words[take], background_weights=bkg.weights[take], edges=edge)
+    np.savez(path, mixed=mixed, background=background, background_weights=weights, edges=edge)
     return path
 
 
-def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root: Path | None = None) -> dict:
+def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root: Path | None = None, input_file: str | None = None) -> dict:
     from cocotb_tools.runner import get_runner
 
     build = Path(build).resolve()
-    ports = json.loads((build / "firmware.json").read_text())["ports"]
+    ports = json.loads((build / "rtl" / "ports.json").read_text())
     apply_verilator_env()
     sources = rtl_sources(build / "rtl", ports)
     sim_build = build / "sim" / "verilator"
@@ -64,7 +75,7 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
                  build_args=["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2"], timescale=("1ns", "1ps"))
     stamp.write_text(key)
     build_s = time.perf_counter() - t0
-    ev_path = prepare_events(cfg, build, events, root)
+    ev_path = prepare_events(cfg, build, events, root, input_file)
     results = build / "sim" / "results"
     shutil.rmtree(results, ignore_errors=True)
     t1 = time.perf_counter()
@@ -79,6 +90,8 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
     failed = _failures(Path(xml))
     lat = parts.get("latency", {})
     out = {
+        "rtl_sha256": key,
+        "input": str(input_file) if input_file else None,
         "passed": not failed and len(parts) == 5,
         "failed_tests": failed,
         "tests_reporting": sorted(parts),

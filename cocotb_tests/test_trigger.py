@@ -29,10 +29,9 @@ class Bench:
 
     def __init__(self, dut):
         self.dut = dut
-        desc = json.loads((BUILD / "firmware.json").read_text())
-        self.ports = desc["ports"]
-        self.emu = Emulator(desc)
-        self.layout = PortLayout(self.ports, self.emu.layers[-1]["res"].frac, self.emu.score_type.frac)
+        self.ports = json.loads((BUILD / "rtl" / "ports.json").read_text())
+        self.emu = Emulator.load(BUILD)
+        self.layout = PortLayout(self.ports, self.emu.mu_type.frac, self.emu.score_type.frac)
         self.period_ns = self.ports["clock_period_ns"]
         self.counter = ClockCounter(dut)
         self.driver = Driver(dut, self.layout)
@@ -142,13 +141,13 @@ async def trigger_rates(dut):
     rtl_bits = np.array([o.bits for o in obs])
     stream_khz = float(os.environ["TRIGGER_STREAM_KHZ"])
     rates = []
-    for r, rate in enumerate(b.emu.rates_khz):
+    for r, (name, rate) in enumerate(zip(b.emu.threshold_names, b.emu.rates_khz)):
         sel = rtl_bits[:, r] == 1
         frac = weighted_pass_fraction(rtl_bits[:, r], weights, 1)
         err = rate_uncertainty(rtl_bits[:, r], weights, 1)
-        rates.append({"target_khz": rate, "rtl_count": int(sel.sum()), "emulator_count": int(emu_bits[:, r].sum()),
+        rates.append({"threshold": name, "target_khz": rate, "rtl_count": int(sel.sum()), "emulator_count": int(emu_bits[:, r].sum()),
                       "rate_khz": frac * stream_khz, "rate_uncertainty_khz": err * stream_khz})
-        assert int(sel.sum()) == int(emu_bits[:, r].sum()), f"trigger count differs at {rate} kHz"
+        assert int(sel.sum()) == int(emu_bits[:, r].sum()), f"trigger count differs for threshold {name}"
     b.save("rates", {"events": len(words), "rates": rates})
 
 

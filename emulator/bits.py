@@ -1,6 +1,6 @@
 """Bit-level views of events with bitstring: hex/binary field dumps and test-vector files.
 
-Field layouts come from the port description the firmware step writes (firmware.json "ports").
+Field layouts come from the port description the firmware step writes (rtl/ports.json).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from bitstring import BitArray
 
 def _ports(build) -> dict:
     path = Path(build)
-    path = path / "firmware.json" if path.is_dir() else path
-    return json.loads(path.read_text())["ports"]
+    path = path / "rtl" / "ports.json" if path.is_dir() else path
+    return json.loads(path.read_text())
 
 
 def pack(values, fields) -> BitArray:
@@ -70,7 +70,7 @@ def write_vectors(build, words: np.ndarray, outputs, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
-        f.write("# words(57) | mu... score bits...   (integers in units of each field's LSB)\n")
+        f.write(f"# words({words.shape[1]}) | mu... score bits...   (integers in units of each field's LSB)\n")
         for w, m, s, b in zip(words, mu, score, bits):
             f.write(" ".join(map(str, w)) + " | " + " ".join(map(str, [*m, s, *b])) + "\n")
     os.chmod(tmp, 0o644)

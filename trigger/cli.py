@@ -25,9 +25,13 @@ ConfigOpt = typer.Option(None, "--config", "-c", help="YAML configuration (defau
 BuildOpt = typer.Option(Path("build"), "--build", "-b", help="Build directory for every output.")
 
 
-def _load(config):
+def _load(config, build: Path | None = None):
+    """The configuration given, else the build's own (BUILD/config.yaml), else configs/default.yaml; says which."""
     from trigger.config import load_config
 
+    if config is None and build is not None and (build / "config.yaml").is_file():
+        config = build / "config.yaml"
+        typer.echo(f"configuration: {config} (the build's own)", err=True)
     return load_config(config)
 
 
@@ -45,11 +49,14 @@ def _guard(fn):
         from trigger.config import ConfigError
         from trigger.data.io import DataError
         from trigger.data.processes import ProcessError
+        from emulator import EmulatorError
+        from trigger.data.testvectors import TestVectorError
+        from trigger.design import DesignError
         from trigger.firmware.network import ConversionError
 
         try:
             return fn(*a, **k)
-        except (ConfigError, DataError, ProcessError, ConversionError, FileNotFoundError) as exc:
+        except (ConfigError, DataError, ProcessError, ConversionError, DesignError, EmulatorError, TestVectorError, FileNotFoundError) as exc:
             _fail(exc)
 
     return wrapper
@@ -95,6 +102,38 @@ def data_default(config: Optional[Path] = ConfigOpt, jobs: Optional[int] = typer
     typer.echo(json.dumps(build_default(cfg, n_jobs=jobs, scheduler=scheduler, only=only), indent=1))
 
 
+@data_app.command("testvectors")
+@_guard
+def data_testvectors(file: Path = typer.Argument(..., help="uGT test-vector file (.txt), or with --write a words file."),
+                     out: Path = typer.Option(..., "--out", "-o", help="Words file to write (HDF5), or with --write the test vector."),
+                     muon_phi: str = typer.Option("raw", "--muon-phi", help="raw (at the muon system, 2024 menus) | extrapolated (2025 menus)."),
+                     pt_halving: str = typer.Option("emulator", "--pt-halving", help="emulator (drop the 0.5 GeV bit, as CMS's software emulator) | exact."),
+                     write: bool = typer.Option(False, "--write", help="Write a test vector from a words file and our trigger bits."),
+                     build: Path = BuildOpt,
+                     slots: Optional[str] = typer.Option(None, "--slots", help="With --write: comma-separated algorithm slots for our trigger bits.")):
+    """Read a CMS uGT test vector into a words file (words, bx, algo_bits), or write one (--write)."""
+    from trigger.data.testvectors import MuonPhi, PtHalving, read_testvector, write_testvector, write_words_file
+
+    if write:
+        from emulator import Emulator
+        from trigger.data.words import read_words
+
+        emu = Emulator.load(build)
+        words, _ = read_words(file, None, emu.n_inputs)
+        bits = emu.run(words)[2]
+        cols = [int(x) for x in slots.split(",")] if slots else list(range(bits.shape[1]))
+        write_testvector(out, words, bits, cols)
+        typer.echo(f"{len(words)} bunch crossings, our bits in algorithm slots {cols} -> {out}")
+        return
+    try:
+        mp, ph = MuonPhi(muon_phi), PtHalving(pt_halving)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    tv = read_testvector(file, mp, ph)
+    write_words_file(out, tv, source=f"{file} muon_phi={mp.value} pt_halving={ph.value}")
+    typer.echo(f"{len(tv.words)} bunch crossings -> {out} (words {tv.words.shape}, algo_bits {tv.algo_bits.shape})")
+
+
 @data_app.command("plot")
 @_guard
 def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default: the config's data)."),
@@ -104,7 +143,7 @@ def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default
     from trigger.data.io import read_events
     from trigger.plots import data_plots
 
-    cfg = _load(config)
+    cfg = _load(config, build)
     paths = files or [process_file(cfg.data, n) for n in cfg.data.processes()]
     samples = {}
     for p in paths:
@@ -121,7 +160,7 @@ def train(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """Quantization-aware training of the VAE on background; writes build/model/."""
     from trigger.train import train as _train
 
-    cfg = _load(config)
+    cfg = _load(config, build)
     _save_cfg(cfg, build)
     r = _train(cfg, build, baselines=baselines)
     typer.echo(f"trained in {r['seconds']:.1f} s; model in {build / 'model'}")
@@ -133,7 +172,7 @@ def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
     """ROC, AUC, thresholds for the target rates and signal efficiencies; writes build/reports/physics.json."""
     from trigger.evaluate import evaluate as _evaluate
 
-    cfg = _load(config)
+    cfg = _load(config, build)
     _save_cfg(cfg, build)
     r = _evaluate(cfg, build)
     for t in r["thresholds"]:
@@ -149,15 +188,39 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """Write the hls4ml HLS project (and compile its C simulation) and the da4ml Verilog."""
     from trigger.firmware.build import build_firmware
 
-    cfg = _load(config)
+    cfg = _load(config, build)
     _save_cfg(cfg, build)
     s = build_firmware(cfg, build, resources=resources)
     typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
 
 
+@app.command("import")
+@_guard
+def import_(design: Optional[Path] = typer.Argument(None, help="A trigger-design/1 file (YAML or JSON)."),
+            build: Path = BuildOpt, config: Optional[Path] = ConfigOpt,
+            keras: Optional[Path] = typer.Option(None, "--keras", help="A Keras/QKeras model file (.h5) instead of a design."),
+            hls4ml_config: Optional[Path] = typer.Option(None, "--hls4ml-config", help="With --keras: hls4ml configuration (Model/LayerName -> Precision)."),
+            spec: Optional[Path] = typer.Option(None, "--spec", help="With --keras: YAML with the design's inputs, scaling, score and thresholds.")):
+    """Make BUILD a build of an outside design: `firmware`, `emulate`, `compare`, `sim` and `report` then use it."""
+    from trigger.importer import import_design, import_keras
+
+    if (design is None) == (keras is None):
+        raise typer.BadParameter("give either a DESIGN file or --keras MODEL --hls4ml-config CFG --spec SPEC")
+    cfg = _load(config, build)
+    _save_cfg(cfg, build)
+    if keras is not None:
+        if hls4ml_config is None or spec is None:
+            raise typer.BadParameter("--keras needs --hls4ml-config and --spec")
+        d = import_keras(keras, hls4ml_config, spec, build)
+    else:
+        d = import_design(design, build)
+    typer.echo(f"design {d.name!r}: {d.n_inputs} inputs, layers {[L.n_out for L in d.layers]}, thresholds "
+               f"{[t.name for t in d.thresholds]} -> {build / 'design.yaml'}")
+
+
 @app.command()
 @_guard
-def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "-i", help="HDF5 file (ADC2021 layout)."),
+def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "-i", help="Words file (HDF5 'words' or .npy) or ADC2021-layout HDF5."),
             out: Path = typer.Option(..., "--out", "-o", help="Output HDF5 with mu, score, trigger bits."),
             config: Optional[Path] = ConfigOpt,
             vectors: Optional[Path] = typer.Option(None, help="Also write test vectors (one event per line) here."),
@@ -166,7 +229,7 @@ def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "
     from emulator.bits import dump_event, write_vectors
     from trigger.emulate import emulate_file
 
-    cfg = _load(config)
+    cfg = _load(config, build)
     words, (mu, score, bits) = emulate_file(build, input, out, cfg.units)
     typer.echo(f"{len(words)} events -> {out}; trigger fractions: {bits.mean(0).round(6).tolist()}")
     if vectors:
@@ -179,17 +242,31 @@ def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "
 @app.command()
 @_guard
 def compare(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
-            input: Optional[Path] = typer.Option(None, "--input", "-i", help="Compare on this file instead of the test events."),
+            input: Optional[Path] = typer.Option(None, "--input", "-i", help="Compare on this file (words or ADC2021 layout) instead of the test events."),
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for this run's JSON and report."),
-            rtl_events: int = typer.Option(1_000_000, help="Events for emulator vs RTL (physics, then random words).")):
-    """Bit-accuracy: QKeras vs emulator vs C simulation vs RTL; writes bit_accuracy.json and .md."""
+            rtl_events: int = typer.Option(1_000_000, help="Events for emulator vs RTL (physics, then random words)."),
+            reference_bits: Optional[str] = typer.Option(None, "--reference-bits", help="Comma-separated algo_bits columns of --input, one per threshold, to compare our bits with.")):
+    """Bit-accuracy: QKeras vs emulator vs C simulation vs da4ml; writes bit_accuracy.json and .md."""
     from trigger.compare import compare as _compare
 
-    cfg = _load(config)
-    _save_cfg(cfg, out or build)
-    r = _compare(cfg, build, str(input) if input else None, out, rtl_events)
+    cfg = _load(config, build)
+    cols = None
+    if reference_bits:
+        if input is None:
+            raise typer.BadParameter("--reference-bits needs --input (a words file with algo_bits)")
+        try:
+            cols = [int(x) for x in reference_bits.split(",")]
+        except ValueError:
+            raise typer.BadParameter(f"--reference-bits {reference_bits!r}: expected comma-separated integers") from None
+    r = _compare(cfg, build, str(input) if input else None, out, rtl_events, reference_bits=cols)
     typer.echo(f"{r['events']} events; all exact: {r['all_exact']}")
-    if not r["all_exact"]:
+    ok = r["all_exact"]
+    if r["reference_bits"]:
+        for p in r["reference_bits"]["per_threshold"]:
+            typer.echo(f"  {p['threshold']} vs column {p['reference_column']}: {p['disagreements']} disagreements "
+                       f"of {p['events']} (ours fired {p['ours_fired']}, reference {p['reference_fired']})")
+        ok = ok and r["reference_bits"]["total_disagreements"] == 0
+    if not ok:
         raise typer.Exit(code=1)
 
 
@@ -197,13 +274,13 @@ def compare(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
 @_guard
 def sim(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         events: int = typer.Option(10000, help="Events streamed through the RTL."),
-        quick: bool = typer.Option(False, help="Small event counts (the fast test subset).")):
+        quick: bool = typer.Option(False, help="Small event counts (the fast test subset)."),
+        input: Optional[Path] = typer.Option(None, "--input", "-i", help="Stream every event of this file (words or ADC2021 layout).")):
     """cocotb testbenches on the RTL with Verilator: latency, II, bit-exactness, rates, reset/valid."""
     from cocotb_tests.runner import run_sim
 
-    cfg = _load(config)
-    _save_cfg(cfg, build)
-    r = run_sim(cfg, build, events=500 if quick else events)
+    cfg = _load(config, build)
+    r = run_sim(cfg, build, events=500 if quick else events, input_file=str(input) if input else None)
     typer.echo(json.dumps({k: r[k] for k in ("latency_cycles", "latency_ns", "initiation_interval", "events_simulated", "mismatches")}, indent=1))
     if r["mismatches"] or not r["passed"]:
         raise typer.Exit(code=1)
@@ -215,7 +292,7 @@ def report(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
     """Write build/reports/summary.json and summary.md from what the stages measured."""
     from trigger.report import write_summary
 
-    write_summary(_load(config), build)
+    write_summary(_load(config, build), build)
     typer.echo(f"{build / 'reports' / 'summary.md'}")
 
 
@@ -228,7 +305,7 @@ def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     from trigger.pipeline import BitAccuracyError, run_flow
 
     try:
-        run_flow(_load(config), build, resources=resources, rtl_events=rtl_events, force=force)
+        run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force)
     except BitAccuracyError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)

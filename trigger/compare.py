@@ -22,7 +22,7 @@ class Outputs:
 
 def rtl_outputs(o: np.ndarray, emu) -> Outputs:
     """da4ml's predict() values (mu..., score, bits...) as integer counts of their LSBs."""
-    L, mf = emu.latent, emu.layers[-1]["res"].frac
+    L, mf = emu.latent, emu.mu_type.frac
     return Outputs(np.rint(o[:, :L] * 2.0**mf), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
 
 
@@ -46,14 +46,14 @@ def edge_cases(emu) -> dict[str, np.ndarray]:
     cases["random_full_range"] = rng.integers(lo, hi + 1, size=(20000, n))
     # drive each first-layer unit (and the latent units through it) to its extremes: every word at the end
     # of its range that pushes the unit's sum up (or down), so accumulators and the score saturate or wrap
-    w0 = emu.layers[0]["w"]
+    w0 = emu.layers[0].weight
     drives = []
     for j in range(w0.shape[1]):
         for sign in (1, -1):
             drives.append(np.where(sign * w0[:, j] > 0, hi, lo))
     chain = w0  # the latent units through every layer, ReLUs ignored: a direction that drives mu hard
     for layer in emu.layers[1:]:
-        chain = chain @ layer["w"]
+        chain = chain @ layer.weight
     for j in range(chain.shape[1]):
         for sign in (1, -1):
             drives.append(np.where(sign * chain[:, j] > 0, hi, lo))
@@ -61,7 +61,7 @@ def edge_cases(emu) -> dict[str, np.ndarray]:
     return cases
 
 
-def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndarray, rates) -> dict:
+def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndarray, names) -> dict:
     mu_eq = a.mu == b.mu
     score_eq = a.score == b.score
     bits_eq = a.bits == b.bits
@@ -73,7 +73,7 @@ def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndar
         "exact_fraction_all": float(all_eq.mean()),
         "exact_fraction_mu": [float(x) for x in mu_eq.mean(0)],
         "exact_fraction_score": float(score_eq.mean()),
-        "exact_fraction_bits": {f"{r:g}khz": float(x) for r, x in zip(rates, bits_eq.mean(0))},
+        "exact_fraction_bits": {n: float(x) for n, x in zip(names, bits_eq.mean(0))},
         "max_diff_lsb_mu": int(np.abs(a.mu - b.mu).max(initial=0)),
         "max_diff_lsb_score": int(np.abs(a.score - b.score).max(initial=0)),
         "mismatches": int((~all_eq).sum()),
@@ -89,19 +89,23 @@ def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndar
     }
 
 
-def _compare(impls: dict[str, Outputs], words, rates) -> list[dict]:
-    return [_pair_stats(a, impls[a], b, impls[b], words, rates) for a, b in combinations(impls, 2)]
+def _compare(impls: dict[str, Outputs], words, names) -> list[dict]:
+    return [_pair_stats(a, impls[a], b, impls[b], words, names) for a, b in combinations(impls, 2)]
 
 
-def load_events(cfg: Config, input_file: str | None, root: Path | None = None):
-    """Words (and physics values without the L1 rounding, when available) of the test events or a file."""
+def load_events(cfg: Config, input_file: str | None, root: Path | None, emu, trained: bool):
+    """Words (and physics values without the L1 rounding, when available) of a file, the test events of a
+    trained build, or, for an imported design with no file, random words over every input's full range."""
     from trigger.data.dataset import load_background, load_sample
-    from trigger.data.io import read_events
-    from trigger.data.units import to_words
+    from trigger.data.words import read_words
 
     if input_file:
-        ef = read_events(input_file)
-        return to_words(ef.particles, cfg.units), ef.particles, [Path(input_file).name]
+        words, particles = read_words(input_file, cfg.units, emu.n_inputs)
+        return words, particles, [Path(input_file).name]
+    if not trained:
+        rng = np.random.default_rng(7)
+        return rng.integers(emu.word_min, emu.word_max + 1, size=(100_000, emu.n_inputs)), None, \
+            ["100000 random words over each input's full range (imported design; pass --input for real events)"]
     parts = [load_background(cfg, "test", root).words] + [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
     return np.concatenate(parts), None, ["background test split"] + [f"{s} test split" for s in cfg.data.signals]
 
@@ -121,24 +125,43 @@ def _unrounded_inputs(particles, cfg: Config, scaling) -> np.ndarray:
     return ((raw.reshape(len(p), -1) - scaling.offset) / np.exp2(scaling.shift)).astype(np.float32)
 
 
+def has_model(build: Path) -> bool:
+    """Whether the build holds a model we trained (an imported design has only design.yaml)."""
+    return (Path(build) / "model" / "scaling.json").is_file()
+
+
+def reference_comparison(words, bits: np.ndarray, names: list[str], reference: np.ndarray, columns: list[int], score, mu) -> dict:
+    """Our trigger bits against given reference bits (e.g. a menu emulator's algorithm bits), threshold by threshold."""
+    if len(columns) != bits.shape[1]:
+        raise ValueError(f"{len(columns)} reference bit columns given for {bits.shape[1]} thresholds ({', '.join(names)})")
+    out = {"columns": columns, "per_threshold": [], "disagreements": []}
+    for k, (name, col) in enumerate(zip(names, columns)):
+        ref = reference[:, col].astype(np.int64)
+        bad = np.flatnonzero(ref != bits[:, k])
+        out["per_threshold"].append({"threshold": name, "reference_column": col, "events": int(len(ref)), "ours_fired": int(bits[:, k].sum()),
+                                     "reference_fired": int(ref.sum()), "disagreements": int(len(bad))})
+        for i in bad[:MAX_MISMATCHES_SHOWN * 4]:
+            out["disagreements"].append({"index": int(i), "threshold": name, "ours": int(bits[i, k]), "reference": int(ref[i]),
+                                         "score": int(score[i]), "mu": mu[i].tolist(), "words": words[i].tolist()})
+    out["total_disagreements"] = sum(p["disagreements"] for p in out["per_threshold"])
+    return out
+
+
 def compare(cfg: Config, build: str | Path = "build", input_file: str | None = None, out: str | Path | None = None,
-            rtl_events: int = 1_000_000, root: Path | None = None) -> dict:
+            rtl_events: int = 1_000_000, root: Path | None = None, reference_bits: list[int] | None = None) -> dict:
     from da4ml.cmvm.types import CombLogic
 
     from emulator import Emulator
     from trigger.firmware.hls import CSim
-    from trigger.scoring import software_scores
-    from trigger.train import load_model, load_scaling
 
     build = Path(build)
     out = Path(out) if out else build / "reports"
     t0 = time.perf_counter()
     emu = Emulator.load(build)
-    rates = emu.rates_khz
-    words, particles, sources = load_events(cfg, input_file, root)
+    names = emu.threshold_names
+    trained = has_model(build)
+    words, particles, sources = load_events(cfg, input_file, root, emu, trained)
     words = emu.check_words(words)
-    scaling = load_scaling(build)
-    model = load_model(build)
     timings = {}
 
     def timed(name, fn, *a):
@@ -147,49 +170,64 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         timings[name] = {"seconds": time.perf_counter() - t, "events": len(a[0])}
         return r
 
-    def qkeras(x):
-        mu, score = software_scores(model, x, cfg.model.mu.type)
-        return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
+    legs: dict[str, object] = {}
+    if trained:
+        from trigger.scoring import software_scores
+        from trigger.train import load_model, load_scaling
 
-    console.print(f"  compare: {len(words)} events through QKeras, emulator, C simulation, RTL interpreter")
-    impl = {
-        "qkeras": timed("qkeras", qkeras, scaling.apply(words).astype(np.float32)),
-        "emulator": timed("emulator", lambda w: Outputs(*emu.run(w)), words),
-    }
-    csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(rates))
-    impl["csim"] = timed("csim", lambda w: Outputs(*csim.run(w)), words)
+        scaling, model = load_scaling(build), load_model(build)
+
+        def qkeras_words(w, x=None):
+            mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type)
+            return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
+
+        legs["qkeras"] = qkeras_words
+    legs["emulator"] = lambda w: Outputs(*emu.run(w))
+    csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(names))
+    legs["csim"] = lambda w: Outputs(*csim.run(w))
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
+    in_lsb = np.array([i.type.lsb for i in emu.design.inputs])
 
-    def rtl(w):
-        return rtl_outputs(comb.predict(w.astype(np.float64), n_threads=1), emu)
+    def da4ml_ir(w):
+        return rtl_outputs(comb.predict(w * in_lsb, n_threads=1), emu)
 
-    impl["rtl"] = timed("rtl", rtl, words)
-    pairs = _compare(impl, words, rates)
+    legs["da4ml_ir"] = da4ml_ir
+    console.print(f"  compare: {len(words)} events through {', '.join(legs)}")
+    impl = {name: timed(name, fn, words) for name, fn in legs.items()}
+    pairs = _compare(impl, words, names)
 
     raw = None
-    if particles is not None:
-        r = qkeras(_unrounded_inputs(particles, cfg, scaling))
-        raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], words, rates)
+    if particles is not None and trained:
+        r = legs["qkeras"](words, _unrounded_inputs(particles, cfg, scaling))
+        raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], words, names)
 
-    # emulator vs RTL on at least rtl_events: the physics events, then random full-range words
+    # emulator vs RTL on at least rtl_events: these events, then random full-range words
     rng = np.random.default_rng(2024)
     extra = max(rtl_events - len(words), 0)
     big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
-    big_pair = _pair_stats("emulator", timed("emulator_big", lambda w: Outputs(*emu.run(w)), big), "rtl", timed("rtl_big", rtl, big), big, rates)
+    big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "da4ml_ir", timed("da4ml_ir_big", da4ml_ir, big), big, names)
 
-    edges = {}
-    for name, w in edge_cases(emu).items():
-        e = {"qkeras": qkeras(scaling.apply(w).astype(np.float32)), "emulator": Outputs(*emu.run(w)),
-             "csim": Outputs(*csim.run(w)), "rtl": rtl(w)}
-        edges[name] = _compare(e, w, rates)
+    edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_cases(emu).items()}
+
+    ref = None
+    if reference_bits:
+        from trigger.data.testvectors import read_algo_bits
+
+        algo = read_algo_bits(input_file, len(words))
+        e = impl["emulator"]
+        ref = reference_comparison(words, e.bits, names, algo, list(reference_bits), e.score, e.mu)
 
     result = {
+        "design": emu.design.name,
+        "design_sha256": emu.design.sha256(),
         "sources": sources,
         "events": int(len(words)),
+        "implementations": list(legs),
         "pairs": pairs,
         "qkeras_unrounded_inputs": raw,
         "emulator_vs_rtl_large": big_pair,
         "edge_cases": edges,
+        "reference_bits": ref,
         "all_exact": all(p["mismatches"] == 0 for p in pairs)
         and big_pair["mismatches"] == 0
         and all(p["mismatches"] == 0 for v in edges.values() for p in v),
@@ -205,8 +243,12 @@ def render_markdown(r: dict) -> str:
     lines = [
         "# Bit-accuracy report",
         "",
-        f"Events compared: **{r['events']}** ({', '.join(r['sources'])}). "
+        f"Design `{r['design']}` (sha256 {r['design_sha256'][:16]}). Events compared: **{r['events']}** ({', '.join(r['sources'])}). "
         f"All implementations bit-exact everywhere: **{'yes' if r['all_exact'] else 'NO'}**.",
+        "",
+        "Implementations: " + ", ".join(r["implementations"]) + ". `da4ml_ir` is da4ml's bit-exact interpreter of the "
+        "combinational graph the Verilog is generated from (`rtl/model/comb.json`), not a simulation of the Verilog; "
+        "the Verilog itself is simulated by `trigger sim` (cocotb + Verilator).",
         "",
         "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
         "|---|---|---|---|---|---|---|",
@@ -234,6 +276,16 @@ def render_markdown(r: dict) -> str:
                 for k, v in m.items():
                     if isinstance(v, dict):
                         lines.append(f"  - {k}: mu {v['mu']}, score {v['score']}, bits {v['bits']}")
+    ref = r.get("reference_bits")
+    if ref:
+        lines += ["", "## Against the reference bits of the input file", "",
+                  f"Total disagreements: **{ref['total_disagreements']}**.", "",
+                  "| threshold | reference column | events | ours fired | reference fired | disagreements |", "|---|---|---|---|---|---|"]
+        lines += [f"| {p['threshold']} | {p['reference_column']} | {p['events']} | {p['ours_fired']} | {p['reference_fired']} | {p['disagreements']} |"
+                  for p in ref["per_threshold"]]
+        for d in ref["disagreements"]:
+            lines.append(f"- event {d['index']}, {d['threshold']}: ours {d['ours']}, reference {d['reference']}, score {d['score']}, "
+                         f"mu {d['mu']}, words {d['words']}")
     lines += ["", "## Speed (events/s, this run)", ""]
     lines += [f"- {k}: {v:,.0f}" for k, v in r["events_per_second"].items()]
     return "\n".join(lines) + "\n"

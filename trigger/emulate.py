@@ -1,4 +1,4 @@
-"""`trigger emulate`: the emulator on an ADC2021-layout file, results written atomically to HDF5."""
+"""`trigger emulate`: the emulator on a words file or an ADC2021-layout file, results written atomically to HDF5."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import h5py
 import numpy as np
 
 from emulator import Emulator
-from trigger.data.io import read_events
-from trigger.data.units import to_words
+from trigger.data.words import read_words
 from trigger.io_utils import atomic_path
 
 
 def emulate_file(build, input_file, out, units):
     emu = Emulator.load(build)
-    ef = read_events(input_file)
-    words = to_words(ef.particles, units)
+    words, _ = read_words(input_file, units, emu.n_inputs)
     mu, score, bits = emu.run(words)
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -24,8 +22,10 @@ def emulate_file(build, input_file, out, units):
             f.create_dataset("mu", data=mu, compression="gzip")
             f.create_dataset("score", data=score, compression="gzip")
             f.create_dataset("trigger_bits", data=bits.astype(np.int8), compression="gzip")
-            f.attrs["rates_khz"] = emu.rates_khz
-            f.attrs["score_lsb"] = 2.0 ** -emu.score_type.frac
-            f.attrs["mu_lsb"] = 2.0 ** -emu.layers[-1]["res"].frac
+            f.attrs["thresholds"] = emu.threshold_names
+            f.attrs["threshold_raw"] = emu.thresholds
+            f.attrs["score_type"] = emu.score_type.hls()
+            f.attrs["mu_type"] = emu.mu_type.hls()
+            f.attrs["design_sha256"] = emu.design.sha256()
             f.attrs["source"] = str(Path(input_file).resolve())
     return words, (mu, score, bits)

@@ -138,9 +138,21 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     reports = build / "reports"
     write_json(reports / "physics.json", result)
     write_json(build / "evaluation" / "thresholds.json", {"score_type": score_type.to_dict(), "thresholds": thresholds})
+    write_design(cfg, build, thresholds)
     if plots:
         from trigger.plots import physics_plots
 
         physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg.weights,
                       {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr)
     return result
+
+
+def write_design(cfg: Config, build: Path, thresholds: list[dict]) -> Path:
+    """build/design.yaml: the trained encoder and its thresholds, the one file every firmware stage reads."""
+    from trigger.design import save_design
+    from trigger.firmware.network import build_design
+    from trigger.train import load_model, load_scaling
+
+    design = build_design(cfg, load_model(build), load_scaling(build), thresholds)
+    return save_design(design, build / "design.yaml", header="Written by `trigger evaluate` from the trained encoder and its thresholds.\n"
+                       "Every firmware stage (emulator, HLS, RTL, simulation) reads this file and nothing else of the model.")

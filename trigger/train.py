@@ -203,13 +203,20 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
 
 
 def load_model(build: str | Path, name: str = "trigger_model"):
+    return load_keras_file(Path(build) / "model" / f"{name}.h5")
+
+
+def load_keras_file(path: str | Path):
+    """A Keras or QKeras model file (.h5 or .keras), QKeras's layers and quantizers known."""
     from qkeras.utils import _add_supported_quantized_objects
 
     import tensorflow as tf
 
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
     co: dict = {}
     _add_supported_quantized_objects(co)
-    return tf.keras.models.load_model(Path(build) / "model" / f"{name}.h5", custom_objects=co, compile=False)
+    return tf.keras.models.load_model(path, custom_objects=co, compile=False)
 
 
 def load_reco_term(build: str | Path):

@@ -1,10 +1,9 @@
-// Score thresholds, in units of the score LSB (2^-{{SCORE_FRAC}}), for target rates [kHz]: {{RATES}}.
+// Design "{{NAME}}": thresholds in raw units of trigger_score_t (LSB 2^-{{SCORE_FRAC}}): {{THRESHOLD_LIST}}.
+// A threshold at or below the type's minimum always fires, one above its maximum never does.
 // Generated from firmware_templates/hls/thresholds.h; do not edit by hand.
 #ifndef TRIGGER_THRESHOLDS_H_
 #define TRIGGER_THRESHOLDS_H_
 
-static const long long TRIGGER_THRESHOLDS[{{N_RATES}}] = { {{THRESHOLDS}} };
-static const int TRIGGER_OFFSETS[{{N_INPUTS}}] = { {{OFFSETS}} };
-static const int TRIGGER_SHIFTS[{{N_INPUTS}}] = { {{SHIFTS}} };
+static const long long TRIGGER_THRESHOLDS_RAW[{{N_THRESHOLDS}}] = { {{THRESHOLDS}} };
 
 #endif

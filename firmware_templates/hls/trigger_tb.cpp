@@ -26,11 +26,11 @@ int main() {
         }
         trigger_mu_t mu[TRIGGER_N_LATENT];
         trigger_score_t score[1];
-        ap_uint<1> bits[TRIGGER_N_RATES];
+        ap_uint<1> bits[TRIGGER_N_THRESHOLDS];
         trigger_top(w, mu, score, bits);
         for (int j = 0; j < TRIGGER_N_LATENT; j++) fout << mu[j].range().to_string(10) << " ";
         fout << score[0].range().to_string(10);
-        for (int r = 0; r < TRIGGER_N_RATES; r++) fout << " " << bits[r];
+        for (int r = 0; r < TRIGGER_N_THRESHOLDS; r++) fout << " " << bits[r];
         fout << "\n";
     }
     return 0;

@@ -1,29 +1,34 @@
 // Generated from firmware_templates/hls/trigger_top.cpp; do not edit by hand.
+// The design's whole firmware function: raw input words -> cast(output, cast(intermediate, word - offset) >> shift)
+// -> hls4ml dense layers -> score = nnet::reduce of cast(sum_t, cast(square_t, mu*mu)) -> raw(score) >= threshold.
 #include "trigger_top.h"
 
 #include "{{PROJECT}}.h"
+#include "nnet_utils/nnet_common.h"
 #include "thresholds.h"
 
 void trigger_top(const word_t words[TRIGGER_N_INPUTS], trigger_mu_t mu[TRIGGER_N_LATENT], trigger_score_t score[1],
-                 ap_uint<1> bits[TRIGGER_N_RATES]) {
+                 ap_uint<1> bits[TRIGGER_N_THRESHOLDS]) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS ARRAY_PARTITION variable = words complete
 #pragma HLS ARRAY_PARTITION variable = mu complete
 #pragma HLS ARRAY_PARTITION variable = bits complete
     trigger_input_t x[TRIGGER_N_INPUTS];
 #pragma HLS ARRAY_PARTITION variable = x complete
-    for (int i = 0; i < TRIGGER_N_INPUTS; i++) {
+    // one line per input: its word type, offset and shift (the shift moves raw bits inside trigger_mid_t)
+{{SCALING}}
+    {{PROJECT}}(x, mu);
+
+    trigger_score_t terms[TRIGGER_N_LATENT];
+#pragma HLS ARRAY_PARTITION variable = terms complete
+    for (int j = 0; j < TRIGGER_N_LATENT; j++) {
 #pragma HLS UNROLL
-        // exact: (word - offset) as a fixed-point value with {{SCALE_FRAC}} fraction bits, then >> shift
-        ap_fixed<{{WORD_BITS}} + 2 + {{SCALE_FRAC}}, {{WORD_BITS}} + 2> d = words[i] - TRIGGER_OFFSETS[i];
-        d = d >> TRIGGER_SHIFTS[i];
-        x[i] = d;  // rounds (RND_CONV) and saturates (SAT) into the network's input type
+        trigger_square_t sq = mu[j] * mu[j];
+        terms[j] = sq;
     }
-    {{PROJECT}}(x, mu, score);
-    for (int r = 0; r < TRIGGER_N_RATES; r++) {
-#pragma HLS UNROLL
-        trigger_score_t thr;
-        thr.range() = TRIGGER_THRESHOLDS[r];
-        bits[r] = (TRIGGER_THRESHOLDS[r] >= 0 && score[0] >= thr) ? 1 : 0;
-    }
+    nnet::Op_add<trigger_score_t> add;
+    score[0] = nnet::reduce<trigger_score_t, TRIGGER_N_LATENT, nnet::Op_add<trigger_score_t> >(terms, add);
+
+    // thresholds in raw units of trigger_score_t, clamped once into its range (see thresholds.h)
+{{THRESHOLD_CODE}}
 }

@@ -1,4 +1,4 @@
-// Anomaly trigger top level: raw L1 words -> (x - offset) >> shift -> encoder -> sum(mu^2) -> trigger bits.
+// Anomaly trigger top level, design "{{NAME}}": raw input words -> scaling -> encoder -> score -> trigger bits.
 // Generated from firmware_templates/hls/trigger_top.h; do not edit by hand.
 #ifndef TRIGGER_TOP_H_
 #define TRIGGER_TOP_H_
@@ -9,14 +9,17 @@
 
 #define TRIGGER_N_INPUTS {{N_INPUTS}}
 #define TRIGGER_N_LATENT {{N_LATENT}}
-#define TRIGGER_N_RATES {{N_RATES}}
+#define TRIGGER_N_THRESHOLDS {{N_THRESHOLDS}}
 
-typedef ap_int<{{WORD_BITS}}> word_t;  // every L1 field fits: unsigned fields get a spare sign bit
+typedef ap_int<{{WORD_BITS}}> word_t;  // raw bits of each input word in its low bits (see thresholds.h)
+typedef {{OFFSET_T}} trigger_offset_t;
+typedef {{MID_T}} trigger_mid_t;
 typedef {{INPUT_T}} trigger_input_t;
 typedef {{MU_T}} trigger_mu_t;
+typedef {{SQUARE_T}} trigger_square_t;
 typedef {{SCORE_T}} trigger_score_t;
 
 void trigger_top(const word_t words[TRIGGER_N_INPUTS], trigger_mu_t mu[TRIGGER_N_LATENT], trigger_score_t score[1],
-                 ap_uint<1> bits[TRIGGER_N_RATES]);
+                 ap_uint<1> bits[TRIGGER_N_THRESHOLDS]);
 
 #endif

@@ -95,3 +95,74 @@ def read_testvector(path: str | Path, muon_phi: MuonPhi = MuonPhi.raw, pt_halvin
         words[:, 27 + 3 * k : 30 + 3 * k] = np.stack([_field(j, 0, 10) & pt_mask, _field(j, 11, 18, True), _field(j, 19, 26)], 1)
     algo = np.array([[(r[COL_ALGO] >> b) & 1 for b in range(N_ALGOS)] for r in rows], dtype=np.int8)
     return TestVector(np.array([r[0] for r in rows], dtype=np.int64), words, algo, np.array([r[COL_FINOR] for r in rows], dtype=np.int64))
+
+
+def write_words_file(path: str | Path, tv: TestVector, source: str = "") -> None:
+    """A words file: `words` (N, 57), `bx`, `algo_bits` (N, 512), `final_or`; written atomically."""
+    import h5py
+
+    from trigger.io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("words", data=tv.words.astype(np.int32))
+            f.create_dataset("bx", data=tv.bx)
+            f.create_dataset("algo_bits", data=tv.algo_bits, compression="gzip")
+            f.create_dataset("final_or", data=tv.final_or)
+            f.attrs["source"] = source
+
+
+def read_algo_bits(path: str | Path, n: int) -> np.ndarray:
+    """The `algo_bits` (N, 512) of a words file, for comparing our trigger bits with a menu's."""
+    import h5py
+
+    from trigger.data.io import DataError
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "algo_bits" not in f:
+                raise DataError(f"{path}: no dataset 'algo_bits' to compare with (make the file with `trigger data testvectors`)")
+            a = f["algo_bits"][()]
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable HDF5 words file: {exc}") from None
+    if len(a) != n:
+        raise DataError(f"{path}: 'algo_bits' has {len(a)} rows for {n} events")
+    return a
+
+
+def write_testvector(path: str | Path, words: np.ndarray, bits: np.ndarray, slots: list[int], bx: np.ndarray | None = None) -> None:
+    """A uGT test vector of our events: their objects in hardware format, our trigger bits in the given
+    algorithm slots, every other field zero (for a firmware team's own simulation). Words must be in the
+    57-word order this module reads (pT with its 0.5 GeV bit; muon phi written to both phi fields)."""
+    from trigger.io_utils import atomic_write_text
+
+    if bits.shape[1] != len(slots):
+        raise TestVectorError(f"{bits.shape[1]} trigger bits for {len(slots)} algorithm slots")
+    if any(not 0 <= s < N_ALGOS for s in slots):
+        raise TestVectorError(f"algorithm slots must lie in 0..{N_ALGOS - 1}, got {slots}")
+    w = np.asarray(words, dtype=np.int64)
+
+    def put(value, lo, hi):
+        width = hi - lo + 1
+        return (int(value) & ((1 << width) - 1)) << lo
+
+    lines = []
+    for e in range(len(w)):
+        cols = [0] * N_COLUMNS
+        cols[0] = int(bx[e]) if bx is not None else e % 3564
+        cols[COL_ETM] = put(w[e, 0], 0, 11) | put(w[e, 2], 12, 19)
+        for k in range(4):
+            pt, eta, phi = w[e, 3 + 3 * k : 6 + 3 * k]
+            cols[COL_EG + k] = put(pt, 0, 8) | put(eta, 9, 16) | put(phi, 17, 24)
+        for k in range(4):
+            pt, eta, phi = w[e, 15 + 3 * k : 18 + 3 * k]
+            cols[COL_MUON + k] = put(pt, 10, 18) | put(eta, 23, 31) | put(phi, 0, 9) | put(phi, 43, 52)
+        for k in range(10):
+            pt, eta, phi = w[e, 27 + 3 * k : 30 + 3 * k]
+            cols[COL_JET + k] = put(pt, 0, 10) | put(eta, 11, 18) | put(phi, 19, 26)
+        algo = sum(int(bits[e, k]) << s for k, s in enumerate(slots))
+        cols[COL_ALGO] = algo
+        cols[COL_FINOR] = int(algo != 0)
+        widths = [4] + [16] * 8 + [8] * 48 + [64, 128, 1]
+        lines.append(" ".join(f"{c:0{n}x}" for c, n in zip(cols, widths)))
+    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,4 +1,4 @@
-"""`trigger firmware`: the trained encoder -> firmware.json, build/hls (C-sim) and build/rtl (Verilog)."""
+"""`trigger firmware`: build/design.yaml -> build/hls (hls4ml project + C-sim) and build/rtl (da4ml Verilog)."""
 
 from __future__ import annotations
 
@@ -18,43 +18,35 @@ def _hashes(root: Path) -> dict[str, str]:
     return {k: v for k, v in tree_sha256(root).items() if not k.endswith(EXCLUDE_FROM_HASH) and "__pycache__" not in k}
 
 
-def load_thresholds(build: Path) -> list[dict]:
-    path = build / "evaluation" / "thresholds.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run `trigger evaluate` first (thresholds come from it)")
-    return [{"rate_khz": t["rate_khz"], "threshold_int": int(t["threshold_int"])} for t in json.loads(path.read_text())["thresholds"]]
-
-
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
+    from trigger.design import load_design
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
-    from trigger.firmware.network import build_network, write_description
     from trigger.firmware.rtl import trace, write_rtl
-    from trigger.train import load_model, load_scaling
 
     build = Path(build)
     (build / "reports" / "resources.json").unlink(missing_ok=True)  # belongs to the RTL being replaced
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    model = load_model(build)
-    net = build_network(cfg, model, load_scaling(build), load_thresholds(build))
+    design = load_design(build / "design.yaml")
+    console.print(f"  design {design.name!r}: {design.n_inputs} inputs, layers {[L.n_out for L in design.layers]}, "
+                  f"{len(design.thresholds)} thresholds")
 
     t = time.perf_counter()
     console.print("  hls4ml: writing the HLS project")
-    hm = write_hls(cfg, net, model, build / "hls")
+    hm = write_hls(cfg, design, build / "hls")
     console.print("  hls4ml: compiling the C simulation (g++)")
     hm.compile()
-    fix_stamp(build / "hls", net)
+    fix_stamp(build / "hls", design)
     compile_csim(build / "hls")
     timings["hls"] = time.perf_counter() - t
 
     t = time.perf_counter()
     console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~2 minutes)")
-    _, comb = trace(net)
-    ports = write_rtl(cfg, net, build / "rtl", comb)
+    _, comb = trace(design)
+    ports = write_rtl(cfg, design, build / "rtl", comb)
     timings["rtl"] = time.perf_counter() - t
     console.print(f"  da4ml: {ports['latency_cycles']} cycles = {ports['latency_ns']:.1f} ns at {cfg.firmware.clock_mhz:g} MHz")
 
-    write_description(net, build / "firmware.json", {"ports": ports})
     lint = None
     if verilator_lint:
         from trigger.firmware.verilator import lint_rtl
@@ -66,7 +58,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         res = write_resources(build)
         timings["resources"] = time.perf_counter() - t
     hashes = {
-        "firmware.json": file_sha256(build / "firmware.json"),
+        "design.yaml": file_sha256(build / "design.yaml"),
         "hls": _hashes(build / "hls"),
         "rtl": _hashes(build / "rtl"),
     }

@@ -12,53 +12,58 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.firmware.network import ConversionError, Network
+from trigger.design import Design
+from trigger.firmware.network import ConversionError
 from trigger.firmware.templates import render_tree
-from trigger.fixed import FixedType
 
 PROJECT = "myproject"
 CSIM_LIB = "libtrigger_csim.so"
 
 
-def _p(t: FixedType) -> str:
-    return t.hls()
+def _act_name(L) -> str:
+    return f"{L.name}_act"
 
 
-def hls_config(cfg: Config, net: Network, model) -> dict:
-    """hls4ml configuration with every precision set from the network description (no defaults left)."""
+def keras_model(design: Design):
+    """The design's dense layers as a float Keras model (weights exact: at most 24 bits each), for hls4ml."""
+    import tensorflow as tf
+
+    inp = tf.keras.Input(shape=(design.n_inputs,), name="scaled_input")
+    x = inp
+    for L in design.layers:
+        dense = tf.keras.layers.Dense(L.n_out, name=L.name)
+        x = dense(x)
+        dense.set_weights([(L.weight * L.weight_type.lsb).astype(np.float32), (L.bias * L.bias_type.lsb).astype(np.float32)])
+        x = tf.keras.layers.Activation(L.activation, name=_act_name(L))(x)
+    return tf.keras.Model(inp, x, name=design.name)
+
+
+def hls_config(cfg: Config, design: Design, model) -> dict:
+    """hls4ml configuration with every precision set from the design (no default left to hls4ml)."""
     import hls4ml
 
     hc = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=cfg.firmware.backend)
     hc["Model"].update(Precision="ap_fixed<16,6>", ReuseFactor=cfg.firmware.reuse_factor, Strategy=cfg.firmware.strategy)
     names = hc["LayerName"]
-    names["scaled_input"]["Precision"] = {"result": _p(net.input_type)}
-    names["input_quant"]["Precision"] = {"result": _p(net.input_type)}
-    for i, layer in enumerate(net.layers):
-        acc = _p(layer.accum_type)
-        prec = {"weight": _p(layer.weight_type), "bias": _p(layer.bias_type), "accum": acc}
-        if layer.activation == "relu":
-            names[layer.name]["Precision"] = prec | {"result": acc}
-            names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": acc}
-            names[f"relu{i}"]["Precision"] = {"result": _p(layer.result_type)}
-        else:
-            names[layer.name]["Precision"] = prec | {"result": _p(layer.result_type)}
-            names.setdefault(f"{layer.name}_linear", {})["Precision"] = {"result": _p(layer.result_type)}
-            names["mu"]["Precision"] = {"result": _p(layer.result_type)}
-    names["mu_squared"]["Precision"] = {"result": _p(net.square_type)}
-    score_acc = FixedType(net.score_type.width + 1, net.score_type.integer + 1, signed=True)
-    names["score"]["Precision"] = {"weight": "ap_fixed<2,2>", "bias": "ap_fixed<2,2>", "accum": _p(score_acc), "result": _p(score_acc)}
-    names.setdefault("score_linear", {})["Precision"] = {"result": _p(score_acc)}
-    for layer in names.values():
+    names["scaled_input"]["Precision"] = {"result": design.scaling.output.hls()}
+    for L in design.layers:
+        names[L.name]["Precision"] = {"weight": L.weight_type.hls(), "bias": L.bias_type.hls(), "accum": L.accum_type.hls(),
+                                      "result": L.result_type.hls()}
+        # hls4ml gives each Dense a linear activation of its own: no cast there (removed), ours casts
+        names.setdefault(f"{L.name}_linear", {})["Precision"] = {"result": L.result_type.hls()}
+        names[_act_name(L)]["Precision"] = {"result": L.activation_type.hls()}
+    for name, layer in names.items():
         for k, v in layer.get("Precision", {}).items():
             if v == "auto":
-                raise ConversionError(f"hls4ml precision left on 'auto' for {k}")
+                raise ConversionError(f"hls4ml precision left on 'auto' for {name}.{k}")
     return hc
 
 
-def convert(cfg: Config, net: Network, model, out: Path):
+def convert(cfg: Config, design: Design, out: Path):
     import hls4ml
 
-    hc = hls_config(cfg, net, model)
+    model = keras_model(design)
+    hc = hls_config(cfg, design, model)
     try:
         hm = hls4ml.converters.convert_from_keras_model(
             model,
@@ -71,64 +76,84 @@ def convert(cfg: Config, net: Network, model, out: Path):
             io_type=cfg.firmware.io_type,
         )
     except Exception as exc:  # hls4ml raises bare Exceptions naming the layer
-        raise ConversionError(f"hls4ml could not convert the model: {exc}") from exc
+        raise ConversionError(f"hls4ml could not convert the design: {exc}") from exc
     return hm
 
 
-def _top_signature(out: Path) -> tuple[str, str, str]:
-    """Names of the input, mu and score arguments of the generated top function."""
+def _top_types(out: Path) -> tuple[str, str]:
+    """C++ types of the input and output arguments of the generated network function."""
     header = (out / "firmware" / f"{PROJECT}.h").read_text()
     m = re.search(rf"void {PROJECT}\s*\((.*?)\);", header, re.S)
     if not m:
         raise ConversionError(f"cannot find the top function in {PROJECT}.h")
     args = [a.strip() for a in m.group(1).split(",")]
-    names = [re.search(r"(\w+)\s*\[", a).group(1) for a in args]
-    types = [a.split()[0] for a in args]
-    if len(names) != 3:
+    if len(args) != 2:
         raise ConversionError(f"unexpected top function arguments: {args}")
-    return names, types
+    return tuple(a.split()[0] for a in args)
 
 
-def write_hls(cfg: Config, net: Network, model, out: Path) -> object:
+def _scaling_lines(design: Design) -> str:
+    s = design.scaling
+    lines = []
+    for i, w in enumerate(design.inputs):
+        off = repr(float(s.offset[i] * s.offset_type.lsb))
+        lines.append(f"    {{  // {w.name}\n        {w.type.hls()} w;\n        w.range() = words[{i}].range({w.type.width - 1}, 0);\n"
+                     f"        trigger_mid_t d = w - trigger_offset_t({off});\n        d = d >> ({int(s.shift[i])});\n        x[{i}] = d;\n    }}")
+    return "\n".join(lines)
+
+
+def _threshold_lines(design: Design) -> str:
+    t = design.score.sum_type
+    lines = []
+    for k, raw in enumerate(design.threshold_raw()):
+        if raw <= t.int_min:
+            lines.append(f"    bits[{k}] = 1;  // {design.thresholds[k].name}: at or below the score's minimum")
+        elif raw > t.int_max:
+            lines.append(f"    bits[{k}] = 0;  // {design.thresholds[k].name}: above the score's maximum")
+        else:
+            lines.append(f"    {{  // {design.thresholds[k].name}\n        trigger_score_t t;\n"
+                         f"        t.range() = ap_uint<{t.width}>(TRIGGER_THRESHOLDS_RAW[{k}]);\n        bits[{k}] = score[0] >= t ? 1 : 0;\n    }}")
+    return "\n".join(lines) or "    (void)bits;"
+
+
+def write_hls(cfg: Config, design: Design, out: Path) -> object:
     """Write build/hls: the hls4ml project, the trigger wrapper, thresholds and vendor scripts."""
     if out.exists():
         shutil.rmtree(out)
-    hm = convert(cfg, net, model, out)
+    hm = convert(cfg, design, out)
     hm.write()
-    names, types = _top_signature(out)
-    fmt = lambda xs: ", ".join(str(int(x)) for x in xs)  # noqa: E731
-    word_w = max(w for w, _ in net.word_bits) + 1
+    in_t, mu_t = _top_types(out)
+    s = design.scaling
+    names = ", ".join(f"{t.name} {t.raw}" for t in design.thresholds) or "none"
     values = {
         "PROJECT": PROJECT,
-        "N_INPUTS": len(net.word_bits),
-        "N_LATENT": net.latent,
-        "N_RATES": len(net.thresholds),
-        "WORD_BITS": word_w,
-        "OFFSETS": fmt(net.scaling.offset),
-        "SHIFTS": fmt(net.scaling.shift),
-        "SCALE_FRAC": int(max(net.scaling.shift.max(initial=0), 0)),
-        "INPUT_T": types[0],
-        "MU_T": types[1],
-        "SCORE_T": types[2],
-        "SCORE_FRAC": net.score_type.frac,
-        "THRESHOLDS": fmt(t["threshold_int"] for t in net.thresholds) or "0",
-        "RATES": ", ".join(f"{t['rate_khz']:g}" for t in net.thresholds),
+        "NAME": design.name,
+        "N_INPUTS": design.n_inputs,
+        "N_LATENT": design.latent,
+        "N_THRESHOLDS": max(len(design.thresholds), 1),
+        "WORD_BITS": max(i.type.width for i in design.inputs),
+        "OFFSET_T": s.offset_type.hls(),
+        "MID_T": s.intermediate.hls(),
+        "INPUT_T": in_t,
+        "MU_T": mu_t,
+        "SQUARE_T": design.score.square_type.hls(),
+        "SCORE_T": design.score.sum_type.hls(),
+        "SCORE_FRAC": design.score.sum_type.frac,
+        "SCALING": _scaling_lines(design),
+        "THRESHOLDS": ", ".join(str(int(x)) for x in design.threshold_raw()) or "0",
+        "THRESHOLD_LIST": names,
         "PART": cfg.firmware.part,
         "CLOCK_NS": f"{cfg.firmware.clock_period_ns:.4f}",
         "BACKEND": cfg.firmware.backend,
     }
+    values["THRESHOLD_CODE"] = _threshold_lines(design)
     render_tree("hls", out, values)
     return hm
 
 
-def fix_stamp(out: Path, net: Network) -> None:
-    """hls4ml stamps each write with a random id; replace it with one derived from the network, so the
-    same model gives byte-identical files."""
-    import hashlib
-    import json
-
-    from trigger.firmware.network import network_to_dict
-
+def fix_stamp(out: Path, design: Design) -> None:
+    """hls4ml stamps each write with a random id; replace it with one derived from the design, so the
+    same design gives byte-identical files."""
     m = re.search(r"^Stamp:\s*'?([0-9a-f]+)'?\s*$", (out / "hls4ml_config.yml").read_text(), re.M)
     if not m:
         return
@@ -136,7 +161,7 @@ def fix_stamp(out: Path, net: Network) -> None:
 
     # the build folder's absolute path is no part of the design: keep the project relocatable
     cfg_file = out / "hls4ml_config.yml"
-    new = hashlib.sha256(json.dumps(network_to_dict(net), sort_keys=True).encode()).hexdigest()[: len(old)]
+    new = design.sha256()[: len(old)]
     text = re.sub(r"^OutputDir:.*$", "OutputDir: .", cfg_file.read_text(), flags=re.M)
     # YAML quotes a random stamp only when it looks like a number: write the line whole, always quoted
     text = re.sub(r"^Stamp:.*$", f"Stamp: '{new}'", text, flags=re.M)

@@ -1,12 +1,12 @@
-"""The frozen firmware: integer weights and every fixed-point type, derived once from the trained model.
+"""Our trained encoder as a design (`trigger-design/1`): integer weights and every fixed-point type.
 
-hls4ml's precisions, the da4ml trace and build/firmware.json (what the emulator reads) all come
-from this one description.
+The model side ends here: `trigger evaluate` writes build/design.yaml with this, and every firmware stage
+reads only that file. Our own choices, stated in the design's terms: scaling exact until one RND_CONV/SAT
+cast, accumulators wide enough to be exact, result = accumulator, squares and their sum exact.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,39 +14,14 @@ import numpy as np
 from trigger.config import Config
 from trigger.data.layout import FEATURE_NAMES
 from trigger.data.units import field_bits
+from trigger.design import Design, InputWord, Layer, Score, Threshold
+from trigger.design import Scaling as DScaling
 from trigger.fixed import FixedType
 from trigger.model.scaling import Scaling
 
 
 class ConversionError(ValueError):
     """The model cannot become firmware; the message names the layer and the reason."""
-
-
-@dataclass(frozen=True)
-class DenseLayer:
-    name: str
-    weight: np.ndarray  # (n_in, n_out) int64, in units of weight_type.lsb
-    bias: np.ndarray  # (n_out,) int64, in units of bias_type.lsb
-    weight_type: FixedType
-    bias_type: FixedType
-    accum_type: FixedType
-    activation: str  # "relu" or "linear"
-    result_type: FixedType
-
-
-@dataclass(frozen=True)
-class Network:
-    word_bits: list[tuple[int, bool]]  # (width, signed) of each input word
-    scaling: Scaling
-    input_type: FixedType
-    layers: list[DenseLayer]
-    square_type: FixedType  # mu^2, exact
-    score_type: FixedType  # sum(mu^2), exact
-    thresholds: list[dict] = field(default_factory=list)  # rate_khz, threshold_int (score LSBs)
-
-    @property
-    def latent(self) -> int:
-        return self.layers[-1].weight.shape[1]
 
 
 def _to_int(values: np.ndarray, t: FixedType, what: str) -> np.ndarray:
@@ -85,13 +60,19 @@ def check_supported(model) -> None:
             raise ConversionError(f"layer {layer.name!r}: an unquantized Dense cannot go to firmware (use QDense)")
 
 
-def build_network(cfg: Config, model, scaling: Scaling, thresholds: list[dict]) -> Network:
+def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], name: str = "trigger") -> Design:
+    """The design of a trained encoder; `thresholds`: {rate_khz, threshold_int} from evaluate."""
     from trigger.model.vae import quantized_kernels
 
     check_supported(model)
     m = cfg.model
-    in_type = m.input.type
-    layers = []
+    words = [FixedType(w, w, s) for w, s in field_bits(cfg.units)]
+    word_bits = max(w.width for w in words) + 1  # every word, signed or not, and its offset
+    max_shift = int(max(scaling.shift.max(initial=0), 0))
+    # exact: word - offset needs word_bits + 1 signed bits; a right shift keeps every bit as a fraction
+    mid = FixedType(word_bits + 2 + max_shift, word_bits + 2)
+    d_scaling = DScaling(scaling.offset.astype(np.int64), FixedType(word_bits, word_bits), scaling.shift.astype(np.int64), mid, m.input.type)
+    in_type, layers = m.input.type, []
     dense = quantized_kernels(model)
     if len(dense) != len(m.hidden) + 1:
         raise ConversionError(f"model has {len(dense)} quantized dense layers, the config expects {len(m.hidden) + 1}")
@@ -100,42 +81,11 @@ def build_network(cfg: Config, model, scaling: Scaling, thresholds: list[dict]) 
         w = _to_int(d["kernel"], m.weight.type, f"layer {d['name']!r} kernel")
         b = _to_int(d["bias"], m.bias.type, f"layer {d['name']!r} bias")
         acc = _accumulator(in_type, w, m.weight.type, b, m.bias.type)
-        res = m.mu.type if last else m.activation.type
-        layers.append(DenseLayer(d["name"], w, b, m.weight.type, m.bias.type, acc, "linear" if last else "relu", res))
-        in_type = res
+        act = m.mu.type if last else m.activation.type
+        layers.append(Layer(d["name"], w, b, m.weight.type, m.bias.type, acc, acc, "linear" if last else "relu", act))
+        in_type = act
     mu = m.mu.type
-    square = FixedType(2 * mu.width, 2 * mu.integer, signed=True)
-    return Network(field_bits(cfg.units), scaling, m.input.type, layers, square, m.score_type, thresholds)
-
-
-def network_to_dict(net: Network) -> dict:
-    return {
-        "format": "trigger-firmware/1",
-        "inputs": [
-            {"name": n, "width": w, "signed": s, "offset": int(o), "shift": int(sh)}
-            for n, (w, s), o, sh in zip(FEATURE_NAMES, net.word_bits, net.scaling.offset, net.scaling.shift)
-        ],
-        "input_type": net.input_type.to_dict(),
-        "layers": [
-            {
-                "name": l.name,
-                "weight": l.weight.tolist(),
-                "bias": l.bias.tolist(),
-                "weight_type": l.weight_type.to_dict(),
-                "bias_type": l.bias_type.to_dict(),
-                "accum_type": l.accum_type.to_dict(),
-                "activation": l.activation,
-                "result_type": l.result_type.to_dict(),
-            }
-            for l in net.layers
-        ],
-        "square_type": net.square_type.to_dict(),
-        "score_type": net.score_type.to_dict(),
-        "thresholds": net.thresholds,
-    }
-
-
-def write_description(net: Network, path: Path, extra: dict | None = None) -> None:
-    from trigger.io_utils import write_json
-
-    write_json(path, network_to_dict(net) | (extra or {}))
+    score = Score(FixedType(2 * mu.width, 2 * mu.integer, signed=True), m.score_type)
+    ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
+    inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
+    return Design(name, inputs, d_scaling, layers, score, ths)

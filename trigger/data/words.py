@@ -1,0 +1,50 @@
+"""Events as raw input words, from any file a command accepts: a words file (HDF5 dataset `words` or .npy,
+shape (N, n_inputs)), or the ADC2021 layout (`Particles`), converted with the configured L1 units."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from trigger.data.io import DataError, read_events
+
+
+def is_words_file(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    if path.suffix == ".npy":
+        return True
+    try:
+        with h5py.File(path, "r") as f:
+            return "words" in f
+    except OSError:
+        return False
+
+
+def read_words(path: str | os.PathLike, units=None, n_inputs: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(words (N, n) int64, the ADC2021 particles or None for a words file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if is_words_file(path):
+        if path.suffix == ".npy":
+            try:
+                w = np.load(path, allow_pickle=False)
+            except ValueError as exc:
+                raise DataError(f"{path}: not a readable .npy array: {exc}") from None
+        else:
+            with h5py.File(path, "r") as f:
+                w = f["words"][()]
+        if w.ndim != 2 or (n_inputs is not None and w.shape[1] != n_inputs):
+            raise DataError(f"{path}: words of shape {w.shape}, expected (N, {n_inputs if n_inputs else 'n_inputs'})")
+        if not np.issubdtype(w.dtype, np.integer):
+            raise DataError(f"{path}: words must be integers, got {w.dtype}")
+        return w.astype(np.int64), None
+    if units is None:
+        raise DataError(f"{path}: an ADC2021-layout file needs the configuration's L1 units to become words")
+    from trigger.data.units import to_words
+
+    ef = read_events(path)
+    return to_words(ef.particles, units), ef.particles
