@@ -81,19 +81,19 @@ class FixedType:
         if not m:
             raise FixedTypeError(f"{text!r} is not an ap_fixed/ap_ufixed/ap_int/ap_uint type")
         unsigned, kind, args = m.group(1) == "u", m.group(2), [a.strip() for a in m.group(3).split(",")]
+        if kind == "int" and len(args) != 1:
+            raise FixedTypeError(f"{text!r}: ap_int/ap_uint take one width")
+        if kind == "fixed" and not 2 <= len(args) <= 5:
+            raise FixedTypeError(f"{text!r}: expected <width, integer[, rounding[, overflow[, saturation bits]]]>")
         try:
-            if kind == "int":
-                if len(args) != 1:
-                    raise FixedTypeError(f"{text!r}: ap_int/ap_uint take one width")
-                w = int(args[0])
-                return cls(w, w, not unsigned)
-            if not 2 <= len(args) <= 5:
-                raise FixedTypeError(f"{text!r}: expected <width, integer[, rounding[, overflow[, saturation bits]]]>")
-            if len(args) == 5 and int(args[4]) != 0:
-                raise FixedTypeError(f"{text!r}: saturation bits (the fifth parameter) other than 0 are not supported")
-            w, i = int(args[0]), int(args[1])
+            nums = [int(a) for a in args[:2]] + ([int(args[4])] if len(args) == 5 else [])
         except ValueError:
-            raise FixedTypeError(f"{text!r}: width and integer bits must be integers") from None
+            raise FixedTypeError(f"{text!r}: width, integer and saturation bits must be integers") from None
+        if kind == "int":
+            return cls(nums[0], nums[0], not unsigned)
+        if len(args) == 5 and nums[2] != 0:
+            raise FixedTypeError(f"{text!r}: saturation bits (the fifth parameter) other than 0 are not supported")
+        w, i = nums[0], nums[1]
         return cls(w, i, not unsigned, args[2] if len(args) > 2 else "TRN", args[3] if len(args) > 3 else "WRAP")
 
     @property

@@ -1,0 +1,208 @@
+"""Per-operation bit-exactness, in the style of da4ml's own tests: random types across every rounding x
+overflow mode, every raw value of the source type (so ties at exactly half an LSB and the type limits are
+all in), through the emulator, the HLS C++ (g++ with the ap_types hls4ml ships) and the Verilog (da4ml's
+generator, simulated with Verilator through da4ml's binder): all three must be equal."""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.fixed import cast, shift_raw, tree_sum
+from trigger.fixed import FixedType, FixedTypeError, Overflow, Rounding
+
+AP_TYPES = Path(__import__("hls4ml").__file__).parent / "templates" / "vivado" / "ap_types"
+
+
+def _cases(seed: int = 3) -> list[tuple[FixedType, FixedType]]:
+    """One (source, target) per rounding x overflow, the target dropping fraction and integer bits, plus
+    sign changes and a widening cast."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r, o in itertools.product(Rounding, Overflow):
+        signed = bool(rng.integers(2))
+        w = int(rng.integers(5, 10))
+        i = int(rng.integers(-1, 5))
+        src = FixedType(w, i, signed)
+        dw = int(rng.integers(2, w))
+        di = i - int(rng.integers(1, 3))  # fewer integer bits: overflow happens
+        df = (w - i) - int(rng.integers(1, 4))  # fewer fraction bits: rounding happens
+        out.append((src, FixedType(max(di + df, 1), di, bool(rng.integers(2)) if dw > 2 else signed, r, o)))
+    out += [(FixedType(8, 3, True), FixedType(6, 2, False, "RND_CONV", "SAT")),  # signed -> unsigned
+            (FixedType(7, 4, False), FixedType(6, 3, True, "RND_INF", "SAT_SYM")),  # unsigned -> signed
+            (FixedType(6, 2, True), FixedType(10, 5, True, "RND", "SAT_ZERO"))]  # wider: exact
+    return out
+
+
+CASES = _cases()
+
+
+def _all_raw(t: FixedType) -> np.ndarray:
+    return np.arange(t.int_min, t.int_max + 1, dtype=np.int64)
+
+
+def _raw_cpp(t: FixedType, expr: str) -> str:
+    return f"(long long)(ap_{'' if t.signed else 'u'}int<{t.width}>({expr}.range()))"
+
+
+def _compile_cpp(tmp: Path, body: str) -> ctypes.CDLL:
+    src = tmp / "ops.cpp"
+    src.write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n' + body)
+    lib = tmp / "libops.so"
+    res = subprocess.run(["g++", "-O1", "-std=c++14", "-shared", "-fPIC", "-I", str(AP_TYPES), str(src), "-o", str(lib)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return ctypes.CDLL(str(lib))
+
+
+def _call(lib, name: str, x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.int64)
+    y = np.zeros_like(x)
+    getattr(lib, name)(x.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), y.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), ctypes.c_int64(len(x)))
+    return y
+
+
+def cpp_casts(tmp: Path, cases) -> list[np.ndarray]:
+    """Every case's cast of every source raw value, as assignment in C++ does it."""
+    body = []
+    for k, (s, d) in enumerate(cases):
+        body.append(f'extern "C" void cast{k}(const long long *x, long long *y, long long n) {{\n'
+                    f"  for (long long e = 0; e < n; e++) {{ {s.hls()} a; a.range() = ap_int<64>(x[e]).range({s.width - 1}, 0);\n"
+                    f"    {d.hls()} b = a; y[e] = {_raw_cpp(d, 'b')}; }}\n}}\n")
+    lib = _compile_cpp(tmp, "".join(body))
+    return [_call(lib, f"cast{k}", _all_raw(s)) for k, (s, _) in enumerate(cases)]
+
+
+def rtl_casts(tmp: Path, cases) -> list[np.ndarray]:
+    """The same casts as da4ml Verilog, simulated by Verilator (da4ml's binder): one input and one output per case."""
+    from da4ml.codegen import VerilogModel
+    from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
+
+    from trigger.firmware.rtl import _kif, cast as rtl_cast
+    from trigger.firmware.verilator import apply_verilator_env
+
+    inp = FixedVariableArrayInput(len(cases), hwconf=HWConfig(1, -1, -1))
+    kif = np.array([_kif(s) for s, _ in cases])
+    x = inp.quantize(kif[:, 0], kif[:, 1], kif[:, 2])
+    outs = [rtl_cast(v, d) for v, (_, d) in zip(np.ravel(x._vars), cases)]
+    comb = comb_trace(inp, outs)
+    apply_verilator_env()
+    model = VerilogModel(comb, "ops", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
+    model.compile(nproc=2)
+    n = max(len(_all_raw(s)) for s, _ in cases)
+    data = np.stack([np.resize(_all_raw(s), n) * s.lsb for s, _ in cases], axis=1)
+    o = model.predict(data.astype(np.float64), n_threads=1)
+    return [np.rint(o[: len(_all_raw(s)), k] * 2.0**d.frac).astype(np.int64) for k, (s, d) in enumerate(cases)]
+
+
+@pytest.fixture(scope="module")
+def three_ways(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ops")
+    emu = [cast(_all_raw(s), s.frac, d) for s, d in CASES]
+    return emu, cpp_casts(tmp, CASES), rtl_casts(tmp, CASES)
+
+
+@pytest.mark.parametrize("k", range(len(CASES)), ids=[f"{s.hls()}->{d.hls()}" for s, d in CASES])
+def test_cast_bit_exact_in_all_three(three_ways, k):
+    emu, cpp, rtl = three_ways
+    s, d = CASES[k]
+    raw = _all_raw(s)
+    for name, got in (("C++", cpp[k]), ("Verilog", rtl[k])):
+        bad = np.flatnonzero(got != emu[k])
+        assert len(bad) == 0, f"{name}: {s.hls()} -> {d.hls()}: raw {raw[bad[:5]]} gives {got[bad[:5]]}, emulator {emu[k][bad[:5]]}"
+
+
+def test_cases_exercise_rounding_ties_and_overflow():
+    """The cases really contain ties at half an LSB and values the target cannot hold."""
+    for s, d in CASES[:28]:
+        raw = _all_raw(s)
+        sh = s.frac - d.frac
+        assert sh > 0 and ((raw & ((1 << sh) - 1)) == (1 << (sh - 1))).any()
+        trunc = raw >> sh
+        assert (trunc > d.int_max).any() or (trunc < d.int_min).any(), f"{s} -> {d} never overflows"
+
+
+def test_a_wrong_mode_is_caught(three_ways):
+    """The comparison can fail: casting with the neighbouring rounding or overflow mode differs from C++."""
+    _, cpp, _ = three_ways
+    differs = 0
+    for k, (s, d) in enumerate(CASES[:28]):
+        other = FixedType(d.width, d.integer, d.signed,
+                          Rounding.RND_CONV if d.rounding is not Rounding.RND_CONV else Rounding.RND, d.overflow)
+        differs += not np.array_equal(cast(_all_raw(s), s.frac, other), cpp[k])
+    assert differs >= 20
+
+
+def test_shift_and_tree_sum_match_cpp(tmp_path):
+    """ap_fixed's `>>` by a negative amount is a left shift that loses the top bits; right shifts floor;
+    nnet::reduce's balanced tree saturates where a sequential sum would not."""
+    mid = FixedType(10, 6, True, "RND", "SAT")  # modes do not act on shifts
+    shifts = [-3, -1, 0, 1, 4]
+    sat = FixedType(6, 6, True, "TRN", "SAT")
+    body = "".join(
+        f'extern "C" void shift{j}(const long long *x, long long *y, long long n) {{ for (long long e = 0; e < n; e++) {{'
+        f" {mid.hls()} a; a.range() = ap_int<64>(x[e]).range(9, 0); a = a >> ({sh}); y[e] = {_raw_cpp(mid, 'a')}; }} }}\n"
+        for j, sh in enumerate(shifts))
+    body += ('#include "nnet_common.h"\n'
+             f'extern "C" void tree(const long long *x, long long *y, long long n) {{ for (long long e = 0; e < n; e++) {{'
+             f" {sat.hls()} t[5]; for (int i = 0; i < 5; i++) t[i].range() = ap_int<64>(x[5 * e + i]).range(5, 0);"
+             f" nnet::Op_add<{sat.hls()}> add; {sat.hls()} s = nnet::reduce<{sat.hls()}, 5, nnet::Op_add<{sat.hls()}> >(t, add);"
+             f" y[e] = {_raw_cpp(sat, 's')}; }} }}\n")
+    nnet = AP_TYPES.parent / "nnet_utils"
+    src = tmp_path / "ops.cpp"
+    src.write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n' + body)
+    lib_path = tmp_path / "libshift.so"
+    res = subprocess.run(["g++", "-O1", "-std=c++14", "-shared", "-fPIC", "-I", str(AP_TYPES), "-I", str(nnet), str(src), "-o", str(lib_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lib = ctypes.CDLL(str(lib_path))
+    raw = _all_raw(mid)
+    for j, sh in enumerate(shifts):
+        got = _call(lib, f"shift{j}", raw)
+        want = shift_raw(raw, np.full(len(raw), sh), mid)
+        assert np.array_equal(got, want), f"shift {sh}"
+    assert (shift_raw(raw, np.full(len(raw), -3), mid) != raw * 8).any(), "left shifts must wrap somewhere"
+    rng = np.random.default_rng(0)
+    terms = rng.integers(sat.int_min, sat.int_max + 1, size=(4000, 5))
+    got = np.zeros(4000, dtype=np.int64)
+    x = np.ascontiguousarray(terms.ravel())
+    lib.tree(x.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), got.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), ctypes.c_int64(4000))
+    want = tree_sum([terms[:, i] for i in range(5)], sat)
+    assert np.array_equal(got, want)
+    seq = terms[:, 0]
+    for i in range(1, 5):
+        seq = np.clip(seq + terms[:, i], sat.int_min, sat.int_max)
+    assert (seq != want).any(), "the tree's order must matter for these saturating sums"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ap_fixed<8,3>", FixedType(8, 3, True)),
+    ("ap_ufixed<10,6,AP_RND_CONV,AP_SAT>", FixedType(10, 6, False, "RND_CONV", "SAT")),
+    ("ap_fixed<18, 13, AP_TRN_ZERO, AP_SAT_SYM, 0>", FixedType(18, 13, True, "TRN_ZERO", "SAT_SYM")),
+    ("ap_int<9>", FixedType(9, 9, True)),
+    ("ap_uint<1>", FixedType(1, 1, False)),
+    ("ap_fixed<4,-2,AP_RND_MIN_INF>", FixedType(4, -2, True, "RND_MIN_INF")),
+])
+def test_parse(text, expected):
+    t = FixedType.parse(text)
+    assert t == expected
+    assert FixedType.parse(t.hls()) == t
+    assert t.rounding in Rounding and t.overflow in Overflow
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("ap_fixed<8>", "expected <width"),
+    ("ap_fixed<8,3,AP_ROUND>", "unknown rounding"),
+    ("ap_fixed<8,3,AP_TRN,AP_CLAMP>", "unknown overflow"),
+    ("float", "not an ap_fixed"),
+    ("ap_fixed<0,0>", "width"),
+    ("ap_fixed<8,3,AP_TRN,AP_SAT,2>", "saturation bits"),
+])
+def test_parse_errors(text, msg):
+    with pytest.raises(FixedTypeError, match=msg):
+        FixedType.parse(text)
