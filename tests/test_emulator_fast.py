@@ -1,6 +1,6 @@
 """The emulator's fast path (casts proven to be no-ops left out, float32 where exact) against its full path."""
 
-import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -33,11 +33,10 @@ def test_narrow_accumulator_falls_back_to_the_full_path(tiny):
     """An accumulator too narrow for its sums wraps: the fast path must step aside, and the wrap must show."""
     _, build, _ = tiny
     emu = Emulator.load(build)
-    desc = copy.deepcopy(emu.desc)
-    acc = desc["layers"][0]["accum_type"]
-    acc["width"] -= 6
-    acc["integer"] -= 6
-    narrow = Emulator(desc)
+    d = emu.design
+    acc = d.layers[0].accum_type
+    narrow_acc = dataclasses.replace(acc, width=acc.width - 6, integer=acc.integer - 6)
+    narrow = Emulator(dataclasses.replace(d, layers=[dataclasses.replace(d.layers[0], accum_type=narrow_acc, result_type=narrow_acc)] + d.layers[1:]))
     assert narrow.fast is None
     words = edge_cases(emu)["saturating_drive"]
     assert not np.array_equal(narrow.run(words)[0], emu.run(words)[0])
@@ -50,7 +49,7 @@ def test_bad_word_in_a_later_block_is_named(tiny):
     emu.CHUNK = 1000
     words = np.zeros((5000, emu.n_inputs), dtype=np.int64)
     words[3456, 4] = emu.word_min[4] - 1
-    name = emu.desc["inputs"][4]["name"]
+    name = emu.design.inputs[4].name
     with pytest.raises(EmulatorError, match=f"word {name} of event 3456 = {emu.word_min[4] - 1} "):
         emu.run(words)
     words[3456, 4] = 2**40  # far outside: float32 rounds it, the check must still see it

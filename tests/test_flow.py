@@ -30,22 +30,25 @@ def test_edge_cases_really_saturate(tiny):
     x = emu.scaled_input(edge_cases(emu)["all_max"])
     assert (x == emu.input_type.int_max).any(), "field maxima must drive the input quantizer into saturation"
     mu = emu.mu(edge_cases(emu)["saturating_drive"])
-    mu_t = emu.layers[-1]["res"]
+    mu_t = emu.mu_type
     assert ((mu == mu_t.int_max) | (mu == mu_t.int_min)).any()
 
 
 def test_comparison_detects_a_wrong_threshold(tiny):
     """The comparison must be able to fail: a threshold off by one LSB changes some trigger bits."""
     _, build, _ = tiny
-    desc = json.loads((build / "firmware.json").read_text())
-    emu = Emulator(desc)
+    import dataclasses
+
+    from trigger.design import load_design
+
+    design = load_design(build / "design.yaml")
+    emu = Emulator(design)
     rng = np.random.default_rng(1)
     words = rng.integers(emu.word_min, emu.word_max + 1, size=(20000, emu.n_inputs))
     _, score, bits = emu.run(words)
-    desc["thresholds"][0]["threshold_int"] = int(np.sort(score)[len(score) // 2])  # a score some event has
-    off = Emulator(desc)
-    desc["thresholds"][0]["threshold_int"] += 1
-    off1 = Emulator(desc)
+    t0 = dataclasses.replace(design.thresholds[0], raw=int(np.sort(score)[len(score) // 2]))  # a score some event has
+    off = Emulator(dataclasses.replace(design, thresholds=[t0]))
+    off1 = Emulator(dataclasses.replace(design, thresholds=[dataclasses.replace(t0, raw=t0.raw + 1)]))
     assert not np.array_equal(off.trigger(words), off1.trigger(words))
 
 
@@ -109,13 +112,11 @@ def test_stamp_fix_does_not_depend_on_the_random_stamp(tiny, tmp_path, yaml_valu
     import re
     import shutil
 
-    from trigger.firmware.build import load_thresholds
+    from trigger.design import load_design
     from trigger.firmware.hls import fix_stamp
-    from trigger.firmware.network import build_network
-    from trigger.train import load_model, load_scaling
 
     cfg, build, _ = tiny
-    net = build_network(cfg, load_model(build), load_scaling(build), load_thresholds(build))
+    design = load_design(build / "design.yaml")
     hls = tmp_path / "hls"
     shutil.copytree(build / "hls", hls)
     yml = hls / "hls4ml_config.yml"
@@ -126,7 +127,7 @@ def test_stamp_fix_does_not_depend_on_the_random_stamp(tiny, tmp_path, yaml_valu
         if path.is_file() and path.suffix in (".yml", ".sh", ".cpp", ".h", ".tcl", ".json"):
             path.write_text(path.read_text().replace(fixed, random_stamp))
     yml.write_text(re.sub(r"^Stamp:.*$", f"Stamp: {yaml_value}", yml.read_text(), flags=re.M))
-    fix_stamp(hls, net)
+    fix_stamp(hls, design)
     assert yml.read_bytes() == (build / "hls" / "hls4ml_config.yml").read_bytes()
 
 
@@ -156,7 +157,7 @@ def test_emulator_rejects_out_of_range_words(tiny):
     w[1, 0] = emu.word_max[0] + 1
     from emulator import EmulatorError
 
-    with pytest.raises(EmulatorError, match="met0_pt of event 1"):
+    with pytest.raises(EmulatorError, match="met0_pt of event 1 .* does not fit ap_uint"):
         emu.run(w)
 
 
@@ -177,7 +178,7 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
     w2, o2 = read_vectors(tmp_path / "v.txt")
     assert np.array_equal(w2, words[:20])
     assert np.array_equal(o2[:, -len(emu_rates(build)):], bits[:20])
-    ports = json.loads((build / "firmware.json").read_text())["ports"]
+    ports = json.loads((build / "rtl" / "ports.json").read_text())
     fields = ports["words"]["fields"]
     assert unpack(pack(words[3], fields).uint, fields) == words[3].tolist()
     text = dump_event(build, words[3], (mu[3], score[3], bits[3]))
@@ -185,4 +186,4 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
 
 
 def emu_rates(build):
-    return Emulator.load(build).rates_khz
+    return Emulator.load(build).threshold_names

@@ -36,5 +36,6 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     cfg_path.write_text(yaml.safe_dump(raw))
     changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000)["stage_seconds_this_run"]
     assert changed["train"] > 0, "a bit-width change must retrain"
-    desc = json.loads((build / "firmware.json").read_text())
-    assert desc["layers"][0]["weight_type"]["width"] == 5
+    from trigger.design import load_design
+
+    assert load_design(build / "design.yaml").layers[0].weight_type.width == 5
