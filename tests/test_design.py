@@ -188,3 +188,22 @@ def test_axol1tl_v4_reproduces_the_menu_bits(tmp_path):
     # the conventions matter: the firmware's full pT (the 0.5 GeV bit kept) changes some bits
     exact = read_testvector(SHARED / "L1menu_2024_v1_3_0_data_TestVector_000.txt", MuonPhi.raw, PtHalving.exact)
     assert not np.array_equal(Emulator(d).run(exact.words)[2], ref)
+
+
+def test_hazards_list_overflows_and_find_a_score_wrap():
+    from trigger.firmware.hazards import hazard_report
+
+    d = odd_design()
+    r = hazard_report(design_from_dict(d))
+    casts = [c["cast"] for c in r["casts_that_may_overflow"]]
+    assert any(c.startswith("layers[0] (d1).accum_type (products") for c in casts)
+    assert any("left shift" in c for c in casts)
+    assert r["score_wrap_search"] == {"searched": False, "why": "no cast in the score path can wrap"}  # the score saturates
+    d["score"]["sum_type"] = "ap_ufixed<8,5>"  # now the tree wraps: the search must show it on real words
+    r = hazard_report(design_from_dict(d))
+    ex = r["score_wrap_search"]["example"]
+    emu = Emulator(design_from_dict(d))
+    assert emu.run(np.array([ex["words"]]))[1][0] == ex["score_raw"] != ex["score_raw_without_wrap"]
+    wide = copy.deepcopy(d)
+    wide["score"] = {"square_type": "ap_ufixed<20,10>", "sum_type": "ap_ufixed<24,12>"}
+    assert not [c for c in hazard_report(design_from_dict(wide))["casts_that_may_overflow"] if c["cast"].startswith("score")]

@@ -31,6 +31,15 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     console.print(f"  design {design.name!r}: {design.n_inputs} inputs, layers {[L.n_out for L in design.layers]}, "
                   f"{len(design.thresholds)} thresholds")
 
+    from trigger.firmware.hazards import hazard_report
+
+    hazards = hazard_report(design)
+    write_json(build / "reports" / "hazards.json", hazards)
+    found = hazards["score_wrap_search"]
+    console.print(f"  hazards: {len(hazards['casts_that_may_overflow'])} casts may overflow (interval bounds); score-path wrap: "
+                  + ("example found" if found.get("found") else f"none found in {found['events_tried']} events" if found.get("searched") else found["why"])
+                  + f" -> {build / 'reports' / 'hazards.json'}")
+
     t = time.perf_counter()
     console.print("  hls4ml: writing the HLS project")
     hm = write_hls(cfg, design, build / "hls")
@@ -69,6 +78,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         "ii": ports["initiation_interval"],
         "da4ml_cost": ports["da4ml_cost"],
         "verilator_lint": lint,
+        "hazards": {"casts_that_may_overflow": len(hazards["casts_that_may_overflow"]), "score_wrap_search": found},
         "resources": res,
         "hashes": hashes,
         "timings": timings,
