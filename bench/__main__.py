@@ -79,7 +79,7 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
         model._compile(nproc=os.cpu_count(), _env=verilator_env())
         build_s = time.perf_counter() - t
         rate = _rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
-        o = model.predict(words.astype(np.float64), n_threads=1)
+        o = model.predict(words * np.array([i.type.lsb for i in emu.design.inputs]), n_threads=1)
     got = rtl_outputs(o, emu)
     mu, score, bits = emu.run(words)
     differ = (got.mu != mu).any(axis=1) | (got.score != score) | (got.bits != bits).any(axis=1)
@@ -118,8 +118,8 @@ def main(argv=None):
     cfg = load_config(a.config)
     build = Path(a.build)
     out = build / "bench"
-    if not (build / "firmware.json").exists():
-        raise SystemExit(f"{build}/firmware.json not found: run `make firmware` first")
+    if not (build / "rtl" / "ports.json").exists():
+        raise SystemExit(f"{build}/rtl/ports.json not found: run `make firmware` first")
     impl = bench_implementations(cfg, build, a.events)
     write_json(out / "implementations.json", impl)
     print(json.dumps(impl, indent=1))
