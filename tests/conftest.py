@@ -19,7 +19,10 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     cfg = load_config(write_tiny_dataset(root))
     build = root / "build"
+    from trigger.config import save_config
+
     train(cfg, build)
+    save_config(cfg, build / "config.yaml")  # as every CLI command does: later commands default to it
     evaluate(cfg, build, plots=False)
     fw = build_firmware(cfg, build)
     return cfg, build, fw

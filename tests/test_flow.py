@@ -17,7 +17,7 @@ def test_all_implementations_bit_exact(tiny):
     for p in r["pairs"]:
         assert p["mismatches"] == 0, p["pair"]
         assert p["exact_fraction_all"] == 1.0
-    assert r["emulator_vs_rtl_large"]["events"] == 50_000 and r["emulator_vs_rtl_large"]["mismatches"] == 0
+    assert r["emulator_vs_verilog_large"]["events"] == 50_000 and r["emulator_vs_verilog_large"]["mismatches"] == 0
     for name, pairs in r["edge_cases"].items():
         assert all(p["mismatches"] == 0 for p in pairs), name
     assert r["all_exact"]

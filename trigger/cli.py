@@ -32,6 +32,10 @@ def _load(config, build: Path | None = None):
     if config is None and build is not None and (build / "config.yaml").is_file():
         config = build / "config.yaml"
         typer.echo(f"configuration: {config} (the build's own)", err=True)
+    elif config is None:
+        typer.echo("configuration: configs/default.yaml (the default; no --config given and the build has no config.yaml)", err=True)
+    else:
+        typer.echo(f"configuration: {config}", err=True)
     return load_config(config)
 
 

@@ -1,4 +1,5 @@
-"""`trigger compare`: the same events through QKeras, the emulator, the C simulation and the RTL, bit by bit."""
+"""`trigger compare`: the same events through QKeras, the emulator, the C simulation, da4ml's interpreter and
+the emitted Verilog (Verilator), bit by bit."""
 
 from __future__ import annotations
 
@@ -183,7 +184,10 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
         legs["qkeras"] = qkeras_words
     legs["emulator"] = lambda w: Outputs(*emu.run(w))
+    from trigger.firmware.hls import weight_files_disagree
+
     csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(names))
+    weight_files = weight_files_disagree(build / "hls")
     legs["csim"] = lambda w: Outputs(*csim.run(w))
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
     in_lsb = np.array([i.type.lsb for i in emu.design.inputs])
@@ -192,6 +196,11 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         return rtl_outputs(comb.predict(w * in_lsb, n_threads=1), emu)
 
     legs["da4ml_ir"] = da4ml_ir
+    from trigger.firmware.verilog_sim import VerilogSim
+
+    console.print("  compare: building the Verilator simulation of the emitted Verilog (cached per RTL)")
+    vsim = VerilogSim(build)
+    legs["verilog"] = lambda w: Outputs(*vsim.run(w, emu.mu_type.frac, emu.score_type.frac))
     console.print(f"  compare: {len(words)} events through {', '.join(legs)}")
     impl = {name: timed(name, fn, words) for name, fn in legs.items()}
     pairs = _compare(impl, words, names)
@@ -201,11 +210,11 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         r = legs["qkeras"](words, _unrounded_inputs(particles, cfg, scaling))
         raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], words, names)
 
-    # emulator vs RTL on at least rtl_events: these events, then random full-range words
+    # emulator vs the Verilog on at least rtl_events: these events, then random full-range words
     rng = np.random.default_rng(2024)
     extra = max(rtl_events - len(words), 0)
     big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
-    big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "da4ml_ir", timed("da4ml_ir_big", da4ml_ir, big), big, names)
+    big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "verilog", timed("verilog_big", legs["verilog"], big), big, names)
 
     edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_cases(emu).items()}
 
@@ -220,15 +229,17 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     result = {
         "design": emu.design.name,
         "design_sha256": emu.design.sha256(),
+        "rtl_sha256": vsim.sha256,
         "sources": sources,
         "events": int(len(words)),
         "implementations": list(legs),
         "pairs": pairs,
         "qkeras_unrounded_inputs": raw,
-        "emulator_vs_rtl_large": big_pair,
+        "emulator_vs_verilog_large": big_pair,
         "edge_cases": edges,
         "reference_bits": ref,
-        "all_exact": all(p["mismatches"] == 0 for p in pairs)
+        "hls_weight_files_disagree": weight_files,
+        "all_exact": not weight_files and all(p["mismatches"] == 0 for p in pairs)
         and big_pair["mismatches"] == 0
         and all(p["mismatches"] == 0 for v in edges.values() for p in v),
         "events_per_second": {k: v["events"] / v["seconds"] for k, v in timings.items()},
@@ -246,14 +257,14 @@ def render_markdown(r: dict) -> str:
         f"Design `{r['design']}` (sha256 {r['design_sha256'][:16]}). Events compared: **{r['events']}** ({', '.join(r['sources'])}). "
         f"All implementations bit-exact everywhere: **{'yes' if r['all_exact'] else 'NO'}**.",
         "",
-        "Implementations: " + ", ".join(r["implementations"]) + ". `da4ml_ir` is da4ml's bit-exact interpreter of the "
-        "combinational graph the Verilog is generated from (`rtl/model/comb.json`), not a simulation of the Verilog; "
-        "the Verilog itself is simulated by `trigger sim` (cocotb + Verilator).",
+        "Implementations: " + ", ".join(r["implementations"]) + ". `verilog` simulates the emitted Verilog, reset/valid "
+        f"wrapper included (`rtl/src`, sha256 {r['rtl_sha256'][:16]}), with Verilator, one event per clock; `da4ml_ir` is "
+        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`).",
         "",
         "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
         "|---|---|---|---|---|---|---|",
     ]
-    rows = list(r["pairs"]) + [r["emulator_vs_rtl_large"]] + ([r["qkeras_unrounded_inputs"]] if r["qkeras_unrounded_inputs"] else [])
+    rows = list(r["pairs"]) + [r["emulator_vs_verilog_large"]] + ([r["qkeras_unrounded_inputs"]] if r["qkeras_unrounded_inputs"] else [])
     for p in rows:
         mu = ", ".join(f"{x:.4%}" for x in p["exact_fraction_mu"])
         bits = ", ".join(f"{k}: {v:.4%}" for k, v in p["exact_fraction_bits"].items())
@@ -276,6 +287,9 @@ def render_markdown(r: dict) -> str:
                 for k, v in m.items():
                     if isinstance(v, dict):
                         lines.append(f"  - {k}: mu {v['mu']}, score {v['score']}, bits {v['bits']}")
+    if r.get("hls_weight_files_disagree"):
+        lines += ["", "## HLS weight files", "", "hls4ml writes each weight twice, `.h` for synthesis and `.txt` for its own C "
+                  "simulation; the C simulation here uses the `.h` values. These disagree: " + ", ".join(r["hls_weight_files_disagree"])]
     ref = r.get("reference_bits")
     if ref:
         lines += ["", "## Against the reference bits of the input file", "",

@@ -222,6 +222,10 @@ class FirmwareConfig(Strict):
     # da4ml's estimated combinational delay per pipeline stage; null: spread the logic over every
     # clock cycle that the latency budget allows (the most registers, the most timing slack)
     latency_cutoff: PositiveFloat | None = None
+    # the score's squares are the only variable-by-variable products: DSP blocks, or LUTs only
+    square_in: Literal["dsp", "lut"] = "dsp"
+    # yosys synth_xilinx families for the resource report: xcup UltraScale+, xcu UltraScale, xc7 7-series (Virtex-7)
+    synth_families: list[Literal["xcup", "xcu", "xc7"]] = ["xcup"]
 
     @model_validator(mode="after")
     def _clock(self):

@@ -90,7 +90,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def synth():
         from trigger.firmware.build import write_resources
 
-        return write_resources(build)
+        return write_resources(build, cfg)
 
     def compare():
         from trigger.compare import compare as _compare

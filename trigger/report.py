@@ -70,7 +70,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
             "all_exact": bits.get("all_exact"),
             "pairs": [
                 {"pair": p["pair"], "events": p["events"], "exact_fraction": p["exact_fraction_all"]}
-                for p in bits.get("pairs", []) + ([bits["emulator_vs_rtl_large"]] if bits.get("emulator_vs_rtl_large") else [])
+                for p in bits.get("pairs", []) + ([bits["emulator_vs_verilog_large"]] if bits.get("emulator_vs_verilog_large") else [])
             ],
         },
         "firmware": {

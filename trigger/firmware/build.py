@@ -64,7 +64,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     res = None
     if resources:
         t = time.perf_counter()
-        res = write_resources(build)
+        res = write_resources(build, cfg)
         timings["resources"] = time.perf_counter() - t
     hashes = {
         "design.yaml": file_sha256(build / "design.yaml"),
@@ -88,14 +88,17 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     return summary
 
 
-def write_resources(build: Path) -> dict:
+def write_resources(build: Path, cfg: Config | None = None) -> dict:
     """yosys synth_xilinx on build/rtl -> build/reports/resources.json (LUT/FF/CARRY/DSP next to da4ml's estimate)."""
-    from trigger.firmware.resources import synth_resources
+    from trigger.config import FirmwareConfig
+    from trigger.firmware.resources import synth_all
 
     build = Path(build)
+    fw = cfg.firmware if cfg is not None else FirmwareConfig()
     ports = json.loads((build / "rtl" / "ports.json").read_text())
     t = time.perf_counter()
-    res = synth_resources(build / "rtl", ports)
+    res = synth_all(build / "rtl", ports, fw.synth_families, fw.square_in)
+    res["clock_mhz"] = ports["clock_mhz"]
     res["da4ml_cost_estimate"] = ports["da4ml_cost"]
     res["seconds"] = time.perf_counter() - t
     write_json(build / "reports" / "resources.json", res)

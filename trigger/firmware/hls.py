@@ -187,15 +187,47 @@ def _csim_lib(out: Path) -> Path:
     return out / f"{CSIM_LIB[:-3]}-{h.hexdigest()[:12]}.so"
 
 
+_INIT = re.compile(r"^\s*\w+\s+(\w+)\[\d+\]\s*=\s*\{([^}]*)\};", re.M)
+
+
+def header_weights(out: Path) -> dict[str, str]:
+    """The weight and bias values synthesis reads: each firmware/weights/*.h initialiser, as text."""
+    found = {}
+    for h in sorted((out / "firmware" / "weights").glob("*.h")):
+        m = _INIT.search(h.read_text())
+        if m:
+            found[m.group(1)] = m.group(2).strip()
+    return found
+
+
+def weight_files_disagree(out: Path) -> list[str]:
+    """hls4ml writes every weight twice: .h (synthesis) and .txt (its C simulation); names those that differ."""
+    bad = []
+    for name, text in header_weights(out).items():
+        txt = out / "firmware" / "weights" / f"{name}.txt"
+        values = lambda s: [float(x) for x in s.replace("\n", ",").split(",") if x.strip()]  # noqa: E731
+        if not txt.exists() or values(txt.read_text()) != values(text):
+            bad.append(f"{name}.txt differs from {name}.h")
+    return bad
+
+
 def compile_csim(out: Path) -> Path:
-    """Compile the whole firmware function (scaling + hls4ml network + compare) with g++ for C simulation."""
+    """Compile the whole firmware function (scaling + hls4ml network + compare) with g++ for C simulation.
+
+    The network loads its weights at run time outside synthesis; we hand it the values of the .h files
+    (what synthesis compiles in), written to csim_weights/, so the C simulation checks the synthesised weights."""
     lib = _csim_lib(out)
     for old in out.glob(f"{CSIM_LIB[:-3]}*.so"):
         old.unlink()
+    wdir = out / "csim_weights"
+    shutil.rmtree(wdir, ignore_errors=True)
+    wdir.mkdir()
+    for name, text in header_weights(out).items():
+        (wdir / f"{name}.txt").write_text(text + "\n")
     cmd = [
         os.environ.get("CXX", "g++"), "-O2", "-std=c++14", "-fPIC", "-shared", "-fno-strict-aliasing",
         "-I", str(out / "firmware"), "-I", str(out / "firmware" / "ap_types"),
-        f'-DWEIGHTS_DIR="{(out / "firmware" / "weights").resolve()}"',
+        f'-DWEIGHTS_DIR="{wdir.resolve()}"',
         str(out / "trigger_csim.cpp"), str(out / "trigger_top.cpp"), str(out / "firmware" / f"{PROJECT}.cpp"),
         "-o", str(lib),
     ]

@@ -20,7 +20,7 @@ def _kif(t: FixedType):
     return int(t.signed), t.integer - int(t.signed), t.frac
 
 
-def _bit(b, like):
+def _bit(b):
     """A 0/1 that da4ml may have decided statically (a Python bool) as something arithmetic accepts."""
     return float(b) if isinstance(b, (bool, np.bool_)) else b
 
@@ -41,15 +41,14 @@ def cast(v, t: FixedType):
         elif r is Rounding.RND_MIN_INF:
             v = v + (half - step)
         elif r is Rounding.TRN_ZERO:
-            v = v + _bit(v.is_negative(), v) * (one - step)
+            v = v + _bit(v.is_negative()) * (one - step)
         elif r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
-            v = v + (half - step) + _bit(v.is_negative(), v) * step
+            v = v + (half - step) + _bit(v.is_negative()) * step
         elif r is Rounding.RND_INF:  # ties away from zero
-            v = v + half - _bit(v.is_negative(), v) * step
+            v = v + half - _bit(v.is_negative()) * step
         elif r is Rounding.RND_CONV:  # ties to even: up only when the kept LSB is odd
-            trunc = v.quantize(kv, iv, f, "WRAP", "TRN")
-            coarse = v.quantize(kv, iv, f - 1, "WRAP", "TRN")
-            v = v + (half - step) + (trunc - coarse) * (2.0**f * step)
+            odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
+            v = v + (half - step) + odd * (2.0 * step)
     if fv > f:
         kv, iv, _ = v.kif
         v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
@@ -201,6 +200,12 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     cutoff = choose_cutoff(comb, cfg)
     model = VerilogModel(comb, TOP, out, latency_cutoff=cutoff, clock_period=fw.clock_period_ns, print_latency=False, part_name=fw.part)
     model.write()
+    if fw.square_in == "lut":  # the squares are the only `*`: tell Vivado to keep them out of DSP blocks
+        mult = out / "src" / "static" / "multiplier.v"
+        text = mult.read_text()
+        if "  wire [BW_BUF - 1:0] buffer;" not in text:
+            raise RuntimeError(f"{mult}: da4ml's multiplier changed; cannot mark it use_dsp=no for square_in: lut")
+        mult.write_text(text.replace("  wire [BW_BUF - 1:0] buffer;", '  (* use_dsp = "no" *) wire [BW_BUF - 1:0] buffer;'))
     latency = _core_latency(out / "src" / f"{TOP}.v")
     inputs, outputs = io_fields(model._pipe if model._pipe is not None else comb, [i.name for i in design.inputs])
     n_mu, n_rates = design.latent, len(design.thresholds)
@@ -244,6 +249,7 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
             "trigger_bits": {"port": "trigger_bits", "fields": outputs[n_mu + 1 :]},
         },
         "da4ml_cost": float(comb.cost),
+        "square_in": fw.square_in,
         # every Verilog file but da4ml's lookup-table helper, which this design does not use
         "verilog_sources": sorted(str(p.relative_to(out)) for p in (out / "src").rglob("*.v") if p.name != "lookup_table.v"),
     }

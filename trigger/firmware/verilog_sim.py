@@ -1,0 +1,124 @@
+"""The emitted Verilog itself, reset/valid wrapper included, simulated by Verilator for `trigger compare`.
+
+A C++ harness (firmware_templates/verilator/) clocks `trigger_top` one event per cycle and keeps what
+comes out with valid_out. It is built once per RTL (cached in BUILD/sim/harness under the RTL's hash);
+ports and field layout come from rtl/ports.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from trigger.firmware.templates import render_tree
+from trigger.firmware.verilator import rtl_sources, verilator_env, verilator_root
+
+
+def _chunks(width: int) -> int:
+    return max((width + 31) // 32, 1)
+
+
+def rtl_sha256(rtl: Path, ports: dict | None = None) -> str:
+    """Hash of every Verilog source of the build (what a simulation or a synthesis of it checked)."""
+    ports = ports or json.loads((Path(rtl) / "ports.json").read_text())
+    h = hashlib.sha256()
+    for p in rtl_sources(rtl, ports):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def pack_fields(words: np.ndarray, fields: list[dict], n_chunks: int) -> np.ndarray:
+    """(N, n_fields) raw values -> (N, n_chunks) uint32, each field's low `width` bits at its offset."""
+    out = np.zeros((len(words), n_chunks), dtype=np.uint64)
+    for k, f in enumerate(fields):
+        if not f["width"]:
+            continue
+        v = words[:, k].astype(np.int64) & ((1 << f["width"]) - 1)
+        v = v.astype(np.uint64)
+        c, s = divmod(f["offset"], 32)
+        out[:, c] |= (v << np.uint64(s)) & np.uint64(0xFFFFFFFF)
+        if s + f["width"] > 32:
+            out[:, c + 1] |= v >> np.uint64(32 - s)
+    return out.astype(np.uint32)
+
+
+def unpack_fields(chunks: np.ndarray, fields: list[dict], start: int) -> np.ndarray:
+    """(N, n_chunks) uint32 of a port whose bit 0 is bit `start` of the layout -> (N, n_fields) int64 raw values."""
+    c64 = chunks.astype(np.uint64)
+    out = np.zeros((len(chunks), len(fields)), dtype=np.int64)
+    for k, f in enumerate(fields):
+        w = f["width"]
+        if not w:
+            continue
+        c, s = divmod(f["offset"] - start, 32)
+        v = c64[:, c] >> np.uint64(s)
+        if s + w > 32:
+            v |= c64[:, c + 1] << np.uint64(32 - s)
+        v = (v & np.uint64((1 << w) - 1)).astype(np.int64)
+        if f["signed"]:
+            v = np.where(v >= 1 << (w - 1), v - (1 << w), v)
+        out[:, k] = v
+    return out
+
+
+class VerilogSim:
+    def __init__(self, build: str | Path):
+        self.build = Path(build)
+        self.rtl = self.build / "rtl"
+        self.ports = json.loads((self.rtl / "ports.json").read_text())
+        p, o = self.ports, self.ports["outputs"]
+        self.in_fields = p["words"]["fields"]
+        self.mu_fields, self.score_field, self.bit_fields = o["mu"]["fields"], o["score"]["fields"][0], o["trigger_bits"]["fields"]
+        self.n_in = _chunks(p["words"]["width"])
+        self.n_mu = _chunks(sum(f["width"] for f in self.mu_fields))
+        self.n_score = _chunks(self.score_field["width"])
+        self.n_bits = _chunks(len(self.bit_fields))
+        self.sha256 = rtl_sha256(self.rtl, p)
+        self.exe = self._build()
+
+    def _build(self) -> Path:
+        out = self.build / "sim" / "harness"
+        exe = out / "trigger_harness"
+        stamp = out / "rtl.sha256"
+        if exe.exists() and stamp.exists() and stamp.read_text() == self.sha256:
+            return exe
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        render_tree("verilator", out, {"TOP": self.ports["top"], "IN_CHUNKS": self.n_in, "MU_CHUNKS": self.n_mu,
+                                       "SCORE_CHUNKS": self.n_score, "BITS_CHUNKS": self.n_bits, "LATENCY": self.ports["latency_cycles"]})
+        cmd = [str(verilator_root() / "bin" / "verilator"), "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-WIDTHEXPAND",
+               "-Wno-WIDTHTRUNC", "--top-module", self.ports["top"], "-Mdir", str(out / "obj"), "-o", str(exe),
+               "-j", str(min(os.cpu_count() or 1, 4)), *map(str, rtl_sources(self.rtl, self.ports)), str(out / "trigger_harness.cpp")]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env(), cwd=out)
+        if res.returncode != 0 or not exe.exists():
+            raise RuntimeError(f"Verilator could not build the harness of {self.rtl}:\n{(res.stdout + res.stderr)[-4000:]}")
+        shutil.rmtree(out / "obj", ignore_errors=True)
+        stamp.write_text(self.sha256)
+        return exe
+
+    def run(self, words: np.ndarray, mu_frac: int, score_frac: int):
+        """(mu, score, bits) as raw integers of the design's types (mu_frac, score_frac: their fraction bits)."""
+        n = len(words)
+        if n == 0:
+            return np.zeros((0, len(self.mu_fields)), np.int64), np.zeros(0, np.int64), np.zeros((0, len(self.bit_fields)), np.int64)
+        with tempfile.TemporaryDirectory() as tmp:
+            fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+            pack_fields(np.asarray(words), self.in_fields, self.n_in).tofile(fin)
+            res = subprocess.run([str(self.exe), str(fin), str(fout), str(n)], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise RuntimeError(f"Verilog simulation failed: {res.stderr.strip()[-2000:]}")
+            o = np.fromfile(fout, dtype=np.uint32).reshape(n, self.n_mu + self.n_score + self.n_bits)
+        mu = unpack_fields(o[:, : self.n_mu], self.mu_fields, self.mu_fields[0]["offset"])
+        mu = mu << np.array([mu_frac - f["frac"] for f in self.mu_fields], dtype=np.int64)
+        sf = self.score_field
+        score = unpack_fields(o[:, self.n_mu : self.n_mu + self.n_score], [sf], sf["offset"])[:, 0] << (score_frac - sf["frac"])
+        bits = unpack_fields(o[:, self.n_mu + self.n_score :], self.bit_fields, self.bit_fields[0]["offset"])
+        return mu, score, bits
