@@ -89,8 +89,10 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
     parts = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
     failed = _failures(Path(xml))
     lat = parts.get("latency", {})
+    from trigger.firmware.verilog_sim import rtl_sha256
+
     out = {
-        "rtl_sha256": key,
+        "rtl_sha256": rtl_sha256(build / "rtl", ports),
         "input": str(input_file) if input_file else None,
         "passed": not failed and len(parts) == 5,
         "failed_tests": failed,

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import yaml
 
 from synthetic import write_tiny_dataset
@@ -13,7 +14,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     cfg_path = write_tiny_dataset(tmp_path)
     cfg = load_config(cfg_path)
     build = tmp_path / "build"
-    first = run_flow(cfg, build, resources=False, rtl_events=20_000)["stage_seconds_this_run"]
+    first = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
     assert set(first) >= {"data", "train", "evaluate", "firmware", "compare", "summary"}
     summary = json.loads((build / "reports" / "summary.json").read_text())
     for key in ("physics", "thresholds", "bit_accuracy", "firmware", "timing", "versions"):
@@ -22,19 +23,43 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert summary["firmware"]["latency_ns"] <= cfg.firmware.latency_budget_ns
     assert (build / "reports" / "summary.md").read_text().startswith("# Anomaly trigger: summary")
 
-    again = run_flow(cfg, build, resources=False, rtl_events=20_000)["stage_seconds_this_run"]
+    again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
     assert all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware", "compare"))
+
+    # an output a stage owns is gone: that stage (and only it) reruns
+    (build / "reports" / "bit_accuracy.json").unlink()
+    again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    assert again["compare"] > 0 and all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware"))
+
+    # a source file of the tool changed: the stages that run it rerun, the others do not
+    import trigger.pipeline as pl
+
+    real = pl.sources_hash
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pl, "sources_hash", lambda pats: real(pats) + ("x" if "trigger/compare.py" in pats else ""))
+        again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    assert again["compare"] > 0 and all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware"))
+
+    # the summary shows only reports of the current RTL: one made from other RTL is named, not shown
+    bits = json.loads((build / "reports" / "bit_accuracy.json").read_text())
+    bits["rtl_sha256"] = "0" * 64
+    (build / "reports" / "bit_accuracy.json").write_text(json.dumps(bits))
+    from trigger.report import write_summary
+
+    s2 = write_summary(cfg, build)
+    assert "bit_accuracy.json" in s2["reports_not_shown"] and s2["bit_accuracy"]["all_exact"] is None
+    assert "`bit_accuracy.json`: made from another design or RTL" in (build / "reports" / "summary.md").read_text()
 
     raw = yaml.safe_load(cfg_path.read_text())
     raw["firmware"]["rates_khz"] = [20, 50, 100]
     cfg_path.write_text(yaml.safe_dump(raw))
-    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000)["stage_seconds_this_run"]
+    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
     assert changed["train"] == 0.0 and changed["data"] == 0.0
     assert changed["evaluate"] > 0 and changed["firmware"] > 0 and changed["compare"] > 0
 
     raw["model"]["weight"]["width"] = 5
     cfg_path.write_text(yaml.safe_dump(raw))
-    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000)["stage_seconds_this_run"]
+    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
     assert changed["train"] > 0, "a bit-width change must retrain"
     from trigger.design import load_design
 

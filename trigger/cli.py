@@ -304,12 +304,13 @@ def report(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
 @_guard
 def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         resources: bool = typer.Option(True, "--resources/--no-resources"),
-        rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage.")):
+        rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage."),
+        sim_events: int = typer.Option(2000, help="Events of the short cocotb pass on the RTL (0: skip it; `trigger sim` is the full one).")):
     """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
     from trigger.pipeline import BitAccuracyError, run_flow
 
     try:
-        run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force)
+        run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force, sim_events=sim_events)
     except BitAccuracyError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)

@@ -27,6 +27,23 @@ class Stage:
     upstream: tuple[str, ...]  # stages whose outputs it reads
     run: Callable[[], dict | None]
     background: bool = False  # runs in a thread beside the next stages (yosys is a separate process)
+    sources: tuple[str, ...] = ()  # the tool's files (globs from the repository root) whose change reruns it
+    outputs: tuple[str, ...] = ()  # files it owns (relative to the build): one missing reruns it
+
+
+def sources_hash(patterns: tuple[str, ...]) -> str:
+    """The tool's version and the bytes of the source files a stage runs."""
+    import hashlib
+
+    from trigger import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for pattern in patterns:
+        for p in sorted(ROOT.glob(pattern)):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(ROOT)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _stamp_dir(build: Path) -> Path:
@@ -36,7 +53,7 @@ def _stamp_dir(build: Path) -> Path:
 def _key(cfg: Config, st: Stage, build: Path, extra: str) -> str:
     import hashlib
 
-    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra]
+    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(st.sources)]
     for up in st.upstream:
         p = _stamp_dir(build) / f"{up}.json"
         parts.append(json.loads(p.read_text())["key"] if p.exists() else "missing")
@@ -53,7 +70,7 @@ def data_fingerprint(cfg: Config, root: Path | None) -> str:
 
 
 def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, root: Path | None = None,
-             rtl_events: int = 1_000_000, force: bool = False) -> dict:
+             rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000) -> dict:
     from trigger.data.dataset import process_file
     from trigger.data.io import DataError
 
@@ -97,21 +114,42 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
 
         return _compare(cfg, build, rtl_events=rtl_events, root=root)
 
+    def quick_sim():
+        from cocotb_tests.runner import run_sim
+
+        r = run_sim(cfg, build, events=sim_events, root=root)
+        if not r["passed"] or r["mismatches"]:
+            raise BitAccuracyError(f"the cocotb testbenches failed on the RTL: {r['failed_tests']}, {r['mismatches']} mismatches "
+                                   f"(see {build / 'reports' / 'sim.json'})")
+        return r
+
     def summary():
         from trigger.report import write_summary
 
         return write_summary(cfg, build)
 
+    common = ("trigger/config.py", "trigger/io_utils.py", "trigger/fixed.py")
+    fw_src = ("trigger/design.py", "trigger/firmware/*.py", "firmware_templates/**/*", "emulator/*.py")
     stages = [
-        Stage("data", ("data", "units"), (), check_data),
-        Stage("train", ("data", "units", "model", "training"), ("data",), train),
-        Stage("evaluate", ("evaluation",), ("train",), evaluate),
-        Stage("firmware", ("firmware",), ("evaluate",), firmware),
-        Stage("resources", (), ("firmware",), synth, background=True),
-        Stage("compare", (), ("firmware",), compare),
+        Stage("data", ("data", "units"), (), check_data, sources=(*common, "trigger/data/*.py", "trigger/report.py"),
+              outputs=("reports/data.json",)),
+        Stage("train", ("data", "units", "model", "training"), ("data",), train,
+              sources=(*common, "trigger/data/*.py", "trigger/model/*.py", "trigger/train.py"), outputs=("model/trigger_model.h5", "model/scaling.json")),
+        Stage("evaluate", ("evaluation",), ("train",), evaluate,
+              sources=(*common, "trigger/evaluate.py", "trigger/scoring.py", "trigger/plots.py", "trigger/design.py", "trigger/firmware/network.py"),
+              outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
+        Stage("firmware", ("firmware",), ("evaluate",), firmware, sources=(*common, *fw_src),
+              outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json")),
+        Stage("resources", (), ("firmware",), synth, background=True, sources=(*common, "trigger/firmware/resources.py"),
+              outputs=("reports/resources.json",)),
+        Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/compare.py", "trigger/scoring.py"),
+              outputs=("reports/bit_accuracy.json",)),
+        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py"), outputs=("reports/sim.json",)),
     ]
     if not resources:
         stages = [s for s in stages if s.name != "resources"]
+    if not sim_events:
+        stages = [s for s in stages if s.name != "sim"]
     stage_seconds = {}
     pending = []
     pool = ThreadPoolExecutor(max_workers=1)
@@ -121,10 +159,14 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
             "firmware": lambda: f"resources={resources}",
             "compare": lambda: f"n={rtl_events}",
+            "sim": lambda: f"n={sim_events}",
         }.get(st.name, lambda: "")()
         key = _key(cfg, st, build, extra)
         stamp = _stamp_dir(build) / f"{st.name}.json"
-        if not force and stamp.exists() and json.loads(stamp.read_text())["key"] == key:
+        owned = [o for o in st.outputs if not (build / o).exists()]
+        if owned and stamp.exists():
+            console.print(f"[yellow]==> {st.name}: {', '.join(owned)} missing, rerunning[/]")
+        if not force and not owned and stamp.exists() and json.loads(stamp.read_text())["key"] == key:
             console.print(f"[dim]==> {st.name}: up to date, reusing {build}[/]")
             stage_seconds[st.name] = 0.0
             continue

@@ -47,6 +47,21 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
     fw = _read(rep / "firmware.json") or {}
     res = _read(rep / "resources.json") or {}
     sim = _read(rep / "sim.json")
+    # a report is shown only when it checked the current build: the design and RTL hashes must match
+    current = current_hashes(build)
+    stale = {}
+    for name, rpt, keys in (("bit_accuracy.json", bits, ("design_sha256", "rtl_sha256")), ("resources.json", res, ("rtl_sha256",)),
+                            ("sim.json", sim, ("rtl_sha256",)), ("firmware.json", fw, ())):
+        if not rpt:
+            stale[name] = "missing"
+        elif any(((fw.get("hashes") or {}).get(k) if name == "firmware.json" else rpt.get(k)) != current.get(k) for k in keys):
+            stale[name] = "made from another design or RTL than the current build"
+    if fw and (fw.get("hashes") or {}).get("rtl_sha256") != current.get("rtl_sha256"):
+        stale["firmware.json"] = "made from another design or RTL than the current build"
+    bits = {} if "bit_accuracy.json" in stale else bits
+    res = {} if "resources.json" in stale else res
+    sim = None if "sim.json" in stale else sim
+    fw = {} if "firmware.json" in stale else fw
     data = _read(rep / "data.json") or {}
     timing = _read(rep / "timing.json") or {}
     rates = [f"{r:g}" for r in cfg.firmware.rates_khz]
@@ -87,6 +102,8 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
             "hashes": fw.get("hashes"),
         },
         "simulation": sim,
+        "current_hashes": current,
+        "reports_not_shown": stale,
         "data": data,
         "timing": timing,
         "versions": versions.collect(),
@@ -96,6 +113,20 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
     return summary
 
 
+def current_hashes(build: Path) -> dict:
+    from trigger.design import DesignError, load_design
+    from trigger.firmware.verilog_sim import rtl_sha256
+
+    out = {}
+    try:
+        out["design_sha256"] = load_design(build / "design.yaml").sha256()
+    except DesignError:
+        pass
+    if (build / "rtl" / "ports.json").exists():
+        out["rtl_sha256"] = rtl_sha256(build / "rtl")
+    return out
+
+
 def _pct(e):
     return f"{100 * e['efficiency']:.2f} ± {100 * e['uncertainty']:.2f} %"
 
@@ -103,15 +134,28 @@ def _pct(e):
 def render_summary(s: dict, rates: list[str]) -> str:
     f = s["firmware"]
     L = ["# Anomaly trigger: summary", ""]
-    ok_lat = f["latency_ns"] is not None and f["latency_ns"] <= f["latency_budget_ns"]
+    sim = s["simulation"]
+    if sim and sim.get("latency_cycles") is not None:  # measured on this very RTL
+        lat, src = sim, f"measured by cocotb + Verilator on this RTL ({sim.get('events_simulated')} events, {'passed' if sim.get('passed') else 'FAILED'})"
+        ii = sim.get("initiation_interval")
+    else:
+        lat, src, ii = f, "da4ml's pipeline registers; not simulated (run `trigger sim`)", f.get("ii")
+    ok_lat = lat.get("latency_ns") is not None and lat["latency_ns"] <= f["latency_budget_ns"]
     L += [
-        f"- **Latency**: {f['latency_cycles']} clocks = {f['latency_ns']:.1f} ns at {f['clock_mhz']:g} MHz "
-        f"(budget {f['latency_budget_ns']:g} ns: {'met' if ok_lat else 'NOT met'}), II = {f['ii']}"
-        if f["latency_ns"] is not None else "- Latency: not built yet",
-        f"- **Bit accuracy**: {s['bit_accuracy']['events']} events, all implementations exact: **{s['bit_accuracy']['all_exact']}**",
+        f"- **Latency**: {lat['latency_cycles']} clocks = {lat['latency_ns']:.1f} ns at {f['clock_mhz']:g} MHz "
+        f"(budget {f['latency_budget_ns']:g} ns: {'met' if ok_lat else 'NOT met'}), II = {ii}; {src}. A cycle count, "
+        "not timing closure: no timing was measured"
+        if lat.get("latency_ns") is not None else "- Latency: not built yet",
+        f"- **Bit accuracy**: {s['bit_accuracy']['events']} events, all implementations exact: **{s['bit_accuracy']['all_exact']}**"
+        if s["bit_accuracy"]["events"] else "- Bit accuracy: no current report (run `trigger compare`)",
         f"- **Resources** (yosys synth_xilinx): LUT {f['luts']}, FF {f['ffs']}, CARRY {f['carry']}, DSP {f['dsps']} "
-        f"(da4ml estimate {f['da4ml_cost']})",
+        f"(da4ml estimate {f['da4ml_cost']})" if f["luts"] is not None else "- Resources: no current report (run `trigger firmware --resources`)",
         f"- **Stream rate** the background stands for: {s['stream_rate_khz']} kHz",
+        f"- **Current build**: design sha256 {str(s['current_hashes'].get('design_sha256'))[:16]}, RTL sha256 "
+        f"{str(s['current_hashes'].get('rtl_sha256'))[:16]}; every number below comes from a report of this design and RTL",
+    ]
+    L += [f"- **Not shown**: `{k}`: {v}" for k, v in s["reports_not_shown"].items()]
+    L += [
         "",
         "## Signal efficiency at fixed trigger rate (encoder-only score sum(mu^2))",
         "",

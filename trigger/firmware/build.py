@@ -24,7 +24,6 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     from trigger.firmware.rtl import trace, write_rtl
 
     build = Path(build)
-    (build / "reports" / "resources.json").unlink(missing_ok=True)  # belongs to the RTL being replaced
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     design = load_design(build / "design.yaml")
@@ -56,6 +55,12 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     timings["rtl"] = time.perf_counter() - t
     console.print(f"  da4ml: {ports['latency_cycles']} cycles = {ports['latency_ns']:.1f} ns at {cfg.firmware.clock_mhz:g} MHz")
 
+    from trigger.firmware.verilog_sim import rtl_sha256
+
+    rtl_hash = rtl_sha256(build / "rtl", ports)
+    old_res = build / "reports" / "resources.json"
+    if old_res.exists() and json.loads(old_res.read_text()).get("rtl_sha256") != rtl_hash:
+        old_res.unlink()  # it describes other RTL; kept when the RTL bytes did not change
     lint = None
     if verilator_lint:
         from trigger.firmware.verilator import lint_rtl
@@ -67,6 +72,8 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         res = write_resources(build, cfg)
         timings["resources"] = time.perf_counter() - t
     hashes = {
+        "design_sha256": design.sha256(),
+        "rtl_sha256": rtl_hash,
         "design.yaml": file_sha256(build / "design.yaml"),
         "hls": _hashes(build / "hls"),
         "rtl": _hashes(build / "rtl"),
@@ -97,8 +104,11 @@ def write_resources(build: Path, cfg: Config | None = None) -> dict:
     fw = cfg.firmware if cfg is not None else FirmwareConfig()
     ports = json.loads((build / "rtl" / "ports.json").read_text())
     t = time.perf_counter()
+    from trigger.firmware.verilog_sim import rtl_sha256
+
     res = synth_all(build / "rtl", ports, fw.synth_families, fw.square_in)
     res["clock_mhz"] = ports["clock_mhz"]
+    res["rtl_sha256"] = rtl_sha256(build / "rtl", ports)
     res["da4ml_cost_estimate"] = ports["da4ml_cost"]
     res["seconds"] = time.perf_counter() - t
     write_json(build / "reports" / "resources.json", res)
