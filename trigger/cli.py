@@ -194,7 +194,14 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
 
     cfg = _load(config, build)
     _save_cfg(cfg, build)
-    s = build_firmware(cfg, build, resources=resources)
+    from trigger.firmware.build import LatencyBudgetError
+    from trigger.firmware.timing import TimingEstimateError
+
+    try:
+        s = build_firmware(cfg, build, resources=resources)
+    except (LatencyBudgetError, TimingEstimateError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
     typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
 
 
@@ -309,9 +316,12 @@ def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
     from trigger.pipeline import BitAccuracyError, run_flow
 
+    from trigger.firmware.build import LatencyBudgetError
+    from trigger.firmware.timing import TimingEstimateError
+
     try:
         run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force, sim_events=sim_events)
-    except BitAccuracyError as exc:
+    except (BitAccuracyError, LatencyBudgetError, TimingEstimateError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
 

@@ -226,6 +226,9 @@ class FirmwareConfig(Strict):
     square_in: Literal["dsp", "lut"] = "dsp"
     # yosys synth_xilinx families for the resource report: xcup UltraScale+, xcu UltraScale, xc7 7-series (Virtex-7)
     synth_families: list[Literal["xcup", "xcu", "xc7"]] = ["xcup"]
+    # the per-stage logic-depth estimate (with the resources): a stage estimated too slow for the clock is an
+    # error (exit 1) or a warning in the reports
+    depth_check: Literal["error", "warn"] = "error"
 
     @model_validator(mode="after")
     def _clock(self):

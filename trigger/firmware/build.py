@@ -10,6 +10,10 @@ from trigger.config import Config
 from trigger.io_utils import file_sha256, tree_sha256, write_json
 from trigger.progress import console
 
+class LatencyBudgetError(RuntimeError):
+    pass
+
+
 # compiled objects, and hls4ml's zipped copy of the Keras model (zip entries carry timestamps)
 EXCLUDE_FROM_HASH = (".so", ".o", ".keras")
 
@@ -58,6 +62,10 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     from trigger.firmware.verilog_sim import rtl_sha256
 
     rtl_hash = rtl_sha256(build / "rtl", ports)
+    if ports["latency_ns"] > cfg.firmware.latency_budget_ns + 1e-9:
+        raise LatencyBudgetError(f"latency {ports['latency_cycles']} cycles = {ports['latency_ns']:.2f} ns at {cfg.firmware.clock_mhz:g} MHz "
+                                 f"exceeds the budget of {cfg.firmware.latency_budget_ns:g} ns (firmware.latency_cutoff "
+                                 f"{ports['latency_cutoff']}: raise it or the budget)")
     old_res = build / "reports" / "resources.json"
     if old_res.exists() and json.loads(old_res.read_text()).get("rtl_sha256") != rtl_hash:
         old_res.unlink()  # it describes other RTL; kept when the RTL bytes did not change
@@ -106,10 +114,22 @@ def write_resources(build: Path, cfg: Config | None = None) -> dict:
     t = time.perf_counter()
     from trigger.firmware.verilog_sim import rtl_sha256
 
+    from trigger.firmware.timing import TimingEstimateError, timing_estimate
+
     res = synth_all(build / "rtl", ports, fw.synth_families, fw.square_in)
     res["clock_mhz"] = ports["clock_mhz"]
     res["rtl_sha256"] = rtl_sha256(build / "rtl", ports)
+    res["timing_estimate"] = est = timing_estimate(build / "rtl", ports, fw.synth_families[0])
     res["da4ml_cost_estimate"] = ports["da4ml_cost"]
     res["seconds"] = time.perf_counter() - t
     write_json(build / "reports" / "resources.json", res)
+    d = est["deepest_stage"]
+    if not est["fits_estimate"]:
+        msg = (f"timing estimate: {d['stage']} has {d['lut_levels']} LUT levels + {d['carry_cells']} carry cells, about "
+               f"{d['estimate_ns']:.2f} ns against a {est['clock_period_ns']:.3f} ns clock ({ports['latency_cycles']} cycles at "
+               f"{ports['clock_mhz']:g} MHz, budget {fw.latency_budget_ns:g} ns): too deep for the clock (an estimate; "
+               "firmware.depth_check: warn makes this a warning)")
+        if fw.depth_check == "error":
+            raise TimingEstimateError(msg)
+        console.print(f"[yellow]warning: {msg}[/]")
     return res

@@ -228,6 +228,8 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
         "OUT_W": sum(o["width"] for o in outputs),
         "CLOCK_NS": f"{fw.clock_period_ns:.4f}",
         "PART": fw.part,
+        "SOURCES": " ".join(sorted([str(p.relative_to(out)) for p in (out / "src").rglob("*.v") if p.name != "lookup_table.v"]
+                                   + [f"src/{WRAPPER}.v"])),
     }
     render_tree("rtl", out, values)
     ports = {

@@ -1,0 +1,36 @@
+"""Latency and timing enforced: a design over its latency budget fails; the depth estimate reads yosys's
+longest path and flags a stage too deep for the clock."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from trigger.firmware.timing import DELAY_MODEL, _path_cells
+
+LTP = """Longest topological path in trigger_core_stage3 (length=6):
+    0: \\model_inp [3]
+    1: $abc$1$aiger$o1 (via $abc$1$lut$aiger$7)
+    2: $x.A [1] (via $auto$alumacc.cc:578:replace_alu$9.genblk1.slice[0].genblk1.carry4)
+    3: $x.B [1] (via $auto$alumacc.cc:578:replace_alu$9.genblk1.slice[1].genblk1.carry4)
+    4: $abc$1$aiger$o2 (via $abc$1$lut$not$aiger$8)
+    5: \\model_out [2] (via $abc$1$lut$aiger$9)
+"""
+
+
+def test_path_cells_counts_luts_and_carries():
+    assert _path_cells(LTP) == (3, 2, 6)
+    lut, carry, overhead = DELAY_MODEL["xcup"]
+    assert overhead + 3 * lut + 2 * carry < 4.17  # such a stage fits 240 MHz by the estimate
+
+
+def test_over_the_latency_budget_fails(tiny, tmp_path):
+    from trigger.firmware.build import LatencyBudgetError, build_firmware
+
+    cfg, build, _ = tiny
+    dst = tmp_path / "b"
+    shutil.copytree(build, dst, ignore=shutil.ignore_patterns("sim", "hls", "rtl"))
+    tight = cfg.model_copy(update={"firmware": cfg.firmware.model_copy(update={"latency_cutoff": 1.5})})  # a register every adder or two
+    with pytest.raises(LatencyBudgetError, match=r"latency \d+ cycles = .* exceeds the budget of 50 ns"):
+        build_firmware(tight, dst, verilator_lint=False)
