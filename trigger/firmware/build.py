@@ -10,8 +10,9 @@ from trigger.config import Config
 from trigger.io_utils import file_sha256, tree_sha256, write_json
 from trigger.progress import console
 
+
 class LatencyBudgetError(RuntimeError):
-    pass
+    """The pipeline needs more clocks than firmware.latency_budget_ns allows."""
 
 
 # compiled objects, and hls4ml's zipped copy of the Keras model (zip entries carry timestamps)
@@ -24,8 +25,10 @@ def _hashes(root: Path) -> dict[str, str]:
 
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
     from trigger.design import load_design
+    from trigger.firmware.hazards import hazard_report
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.rtl import trace, write_rtl
+    from trigger.firmware.verilog_sim import rtl_sha256
 
     build = Path(build)
     timings: dict[str, float] = {}
@@ -33,9 +36,6 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     design = load_design(build / "design.yaml")
     console.print(f"  design {design.name!r}: {design.n_inputs} inputs, layers {[L.n_out for L in design.layers]}, "
                   f"{len(design.thresholds)} thresholds")
-
-    from trigger.firmware.hazards import hazard_report
-
     hazards = hazard_report(design)
     write_json(build / "reports" / "hazards.json", hazards)
     found = hazards["score_wrap_search"]
@@ -58,8 +58,6 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     ports = write_rtl(cfg, design, build / "rtl", comb)
     timings["rtl"] = time.perf_counter() - t
     console.print(f"  da4ml: {ports['latency_cycles']} cycles = {ports['latency_ns']:.1f} ns at {cfg.firmware.clock_mhz:g} MHz")
-
-    from trigger.firmware.verilog_sim import rtl_sha256
 
     rtl_hash = rtl_sha256(build / "rtl", ports)
     if ports["latency_ns"] > cfg.firmware.latency_budget_ns + 1e-9:
