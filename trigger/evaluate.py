@@ -104,6 +104,13 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         )
         for name, s in bkg_scores.items():
             base_thr.setdefault(name, []).append(threshold_for_fraction(s, bkg.weights, frac))
+    # the thresholds are chosen on the test split; their rates are checked on the independent validation split
+    val = load_background(cfg, "val", root)
+    val_scores = all_scores(val.words)[PRIMARY]
+    for t in thresholds:
+        t["independent_split"] = f"val ({len(val.words)} background events)"
+        t["independent_rate_khz"] = weighted_pass_fraction(val_scores, val.weights, t["threshold_int"]) * stream_khz
+        t["independent_rate_uncertainty_khz"] = rate_uncertainty(val_scores, val.weights, t["threshold_int"]) * stream_khz
 
     signals, curves, sig_scores = {}, {}, {}
     for name in cfg.data.signals:
