@@ -49,7 +49,7 @@ def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = No
     else:
         mixed = background = rng.integers(emu.word_min, emu.word_max + 1, size=(events, emu.n_inputs))
         weights = np.ones(events)
-    edges = edge_cases(emu)
+    edges = edge_cases(emu, pool=np.concatenate([mixed, background]))
     edge = np.concatenate([v if k != "random_full_range" else v[:2000] for k, v in edges.items()])
     path = build / "sim" / "events.npz"
     path.parent.mkdir(parents=True, exist_ok=True)

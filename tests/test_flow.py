@@ -187,3 +187,22 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
 
 def emu_rates(build):
     return Emulator.load(build).threshold_names
+
+
+def test_edge_cases_sit_at_every_threshold(tiny):
+    from trigger.compare import load_events, threshold_edges
+
+    cfg, build, _ = tiny
+    emu = Emulator.load(build)
+    pool = load_events(cfg, None, None, emu, True)[0]
+    cases = edge_cases(emu, pool=pool)
+    scores = set(emu.run(cases["threshold_edges"])[1].tolist())
+    _, reached = threshold_edges(emu, pool)
+    # thresholds are chosen at scores events have, so T is reached; T-1 or T+1 need not be (a sum of two squares
+    # cannot take every value): the report names those
+    assert len(reached) == 3 * len(emu.thresholds) and all(v for k, v in reached.items() if k.endswith(" T")), reached
+    for t in emu.thresholds:
+        for d in (-1, 0, 1):
+            assert (int(t + d) in scores) == any(int(t + d) == s for s in emu.run(pool)[1].tolist())
+    everything = np.concatenate([pool] + [w for k, w in cases.items() if k != "threshold_edges"])
+    assert max(emu.run(everything)[1]) in scores  # the highest score any of these events reaches is among them

@@ -27,8 +27,9 @@ def rtl_outputs(o: np.ndarray, emu) -> Outputs:
     return Outputs(np.rint(o[:, :L] * 2.0**mf), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
 
 
-def edge_cases(emu) -> dict[str, np.ndarray]:
-    """Inputs physics rarely makes: field maxima, empty, single objects, random words, saturating drives."""
+def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Inputs physics rarely makes: field maxima, empty, single objects, random words, saturating drives; with a
+    pool of events, also those whose scores sit at each threshold T-1, T, T+1 and at the highest score."""
     lo, hi = emu.word_min, emu.word_max
     n = emu.n_inputs
     rng = np.random.default_rng(12345)
@@ -59,7 +60,23 @@ def edge_cases(emu) -> dict[str, np.ndarray]:
         for sign in (1, -1):
             drives.append(np.where(sign * chain[:, j] > 0, hi, lo))
     cases["saturating_drive"] = np.array(drives)
+    if pool is not None:
+        cases["threshold_edges"] = threshold_edges(emu, np.concatenate([pool, *cases.values()]))[0]
     return cases
+
+
+def threshold_edges(emu, pool: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Events of `pool` whose score sits exactly at T-1, T and T+1 of every threshold, and the highest score
+    reached; also which of those values some event reaches (not all need be reachable)."""
+    _, score, _ = emu.run(pool)
+    picks, found = [int(np.argmax(score))], {}
+    for name, t in zip(emu.threshold_names, emu.thresholds):
+        for d in (-1, 0, 1):
+            hit = np.flatnonzero(score == t + d)
+            found[f"{name} {'T' if d == 0 else f'T{d:+d}'}"] = bool(len(hit))
+            if len(hit):
+                picks.append(int(hit[0]))
+    return pool[sorted(set(picks))], found
 
 
 def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndarray, names) -> dict:
@@ -216,7 +233,9 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
     big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "verilog", timed("verilog_big", legs["verilog"], big), big, names)
 
-    edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_cases(emu).items()}
+    edge_words = edge_cases(emu, pool=big)
+    edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_words.items()}
+    _, reached = threshold_edges(emu, np.concatenate([big, *edge_words.values()]))
 
     ref = None
     if reference_bits:
@@ -237,6 +256,7 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         "qkeras_unrounded_inputs": raw,
         "emulator_vs_verilog_large": big_pair,
         "edge_cases": edges,
+        "threshold_edges_reached": reached,
         "reference_bits": ref,
         "hls_weight_files_disagree": weight_files,
         "all_exact": not weight_files and all(p["mismatches"] == 0 for p in pairs)
@@ -278,6 +298,10 @@ def render_markdown(r: dict) -> str:
     for name, pairs in r["edge_cases"].items():
         ok = sum(p["mismatches"] == 0 for p in pairs)
         lines.append(f"| {name} | {pairs[0]['events']} | {ok}/{len(pairs)} |")
+    if r.get("threshold_edges_reached"):
+        miss = [k for k, v in r["threshold_edges_reached"].items() if not v]
+        lines += ["", "`threshold_edges`: events whose score is exactly T-1, T or T+1 of a threshold, and the highest score "
+                  "reached. " + (f"No compared event reaches: {', '.join(miss)}." if miss else "Every one of these values is reached.")]
     bad = [p for p in rows + [q for v in r["edge_cases"].values() for q in v] if p["first_mismatches"]]
     if bad:
         lines += ["", "## First mismatches", ""]
