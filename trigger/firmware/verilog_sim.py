@@ -71,7 +71,7 @@ def unpack_fields(chunks: np.ndarray, fields: list[dict], start: int) -> np.ndar
 
 class VerilogSim:
     def __init__(self, build: str | Path):
-        self.build = Path(build)
+        self.build = Path(build).resolve()  # Verilator runs in the harness folder: every path absolute
         self.rtl = self.build / "rtl"
         self.ports = json.loads((self.rtl / "ports.json").read_text())
         p, o = self.ports, self.ports["outputs"]
