@@ -279,7 +279,9 @@ def render_markdown(r: dict) -> str:
         "",
         "Implementations: " + ", ".join(r["implementations"]) + ". `verilog` simulates the emitted Verilog, reset/valid "
         f"wrapper included (`rtl/src`, sha256 {r['rtl_sha256'][:16]}), with Verilator, one event per clock; `da4ml_ir` is "
-        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`).",
+        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`). `qkeras` "
+        "(trained builds): mu from the QKeras model's predict; its score (the sum of the squared integer mu) and bits are "
+        "computed in numpy from that mu, not in Keras.",
         "",
         "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
         "|---|---|---|---|---|---|---|",
