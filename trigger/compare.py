@@ -170,7 +170,8 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     from da4ml.cmvm.types import CombLogic
 
     from emulator import Emulator
-    from trigger.firmware.hls import CSim
+    from trigger.firmware.hls import CSim, weight_files_disagree
+    from trigger.firmware.verilog_sim import VerilogSim
 
     build = Path(build)
     out = Path(out) if out else build / "reports"
@@ -201,8 +202,6 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
         legs["qkeras"] = qkeras_words
     legs["emulator"] = lambda w: Outputs(*emu.run(w))
-    from trigger.firmware.hls import weight_files_disagree
-
     csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(names))
     weight_files = weight_files_disagree(build / "hls")
     legs["csim"] = lambda w: Outputs(*csim.run(w))
@@ -213,8 +212,6 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         return rtl_outputs(comb.predict(w * in_lsb, n_threads=1), emu)
 
     legs["da4ml_ir"] = da4ml_ir
-    from trigger.firmware.verilog_sim import VerilogSim
-
     console.print("  compare: building the Verilator simulation of the emitted Verilog (cached per RTL)")
     vsim = VerilogSim(build)
     legs["verilog"] = lambda w: Outputs(*vsim.run(w, emu.mu_type.frac, emu.score_type.frac))
@@ -233,9 +230,10 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
     big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "verilog", timed("verilog_big", legs["verilog"], big), big, names)
 
-    edge_words = edge_cases(emu, pool=big)
+    # one emulator pass over every event finds those at each threshold's edges (and which edge values none reaches)
+    edge_words = edge_cases(emu)
+    edge_words["threshold_edges"], reached = threshold_edges(emu, np.concatenate([big, *edge_words.values()]))
     edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_words.items()}
-    _, reached = threshold_edges(emu, np.concatenate([big, *edge_words.values()]))
 
     ref = None
     if reference_bits:

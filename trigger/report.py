@@ -50,14 +50,14 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
     # a report is shown only when it checked the current build: the design and RTL hashes must match
     current = current_hashes(build)
     stale = {}
-    for name, rpt, keys in (("bit_accuracy.json", bits, ("design_sha256", "rtl_sha256")), ("resources.json", res, ("rtl_sha256",)),
-                            ("sim.json", sim, ("rtl_sha256",)), ("firmware.json", fw, ())):
+    # report, where it records the hashes of what it checked, and which of them must match the build
+    for name, rpt, record, keys in (("bit_accuracy.json", bits, bits, ("design_sha256", "rtl_sha256")),
+                                    ("resources.json", res, res, ("rtl_sha256",)), ("sim.json", sim, sim, ("rtl_sha256",)),
+                                    ("firmware.json", fw, fw.get("hashes") or {}, ("rtl_sha256",))):
         if not rpt:
             stale[name] = "missing"
-        elif any(((fw.get("hashes") or {}).get(k) if name == "firmware.json" else rpt.get(k)) != current.get(k) for k in keys):
+        elif any(record.get(k) != current.get(k) for k in keys):
             stale[name] = "made from another design or RTL than the current build"
-    if fw and (fw.get("hashes") or {}).get("rtl_sha256") != current.get("rtl_sha256"):
-        stale["firmware.json"] = "made from another design or RTL than the current build"
     bits = {} if "bit_accuracy.json" in stale else bits
     res = {} if "resources.json" in stale else res
     sim = None if "sim.json" in stale else sim
