@@ -174,7 +174,9 @@ class Emulator:
 
     def run_full(self, words: np.ndarray):
         """run() through every cast the design makes, never the fast path: the reference the fast path is tested against."""
-        return self._blocks(self.check_words(words), lambda b, i: self.score_bits(self._mu(b)), self.CHUNK_FULL)
+        # each block is checked (and widened to int64) on its own: no int64 copy of every word
+        return self._blocks(self._check_array(words), lambda b, i: self.score_bits(self._mu(self.check_words(b, first_event=i))),
+                            self.CHUNK_FULL)
 
     # ------------------------------------------------------------------ run
     def run(self, words: np.ndarray):

@@ -170,8 +170,17 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
 
     cfg, build, _ = tiny
     src = process_file(cfg.data, "sigA")
-    words, (mu, score, bits) = emulate_file(build, src, tmp_path / "out.h5", cfg.units)
+    from emulator import Emulator
+    from trigger.data.words import read_words
+
+    # two-event chunks: the streamed output equals one emulator call on the whole file
+    n = emulate_file(build, src, tmp_path / "out.h5", cfg.units, chunk=2)
+    words = read_words(src, cfg.units, 57)[0].astype(np.int64)
+    mu, score, bits = Emulator.load(build).run(words)
+    assert n == len(words) > 2
     with h5py.File(tmp_path / "out.h5") as f:
+        assert np.array_equal(f["words"][:], words)
+        assert np.array_equal(f["mu"][:], mu)
         assert np.array_equal(f["score"][:], score)
         assert np.array_equal(f["trigger_bits"][:], bits)
     write_vectors(build, words[:20], (mu[:20], score[:20], bits[:20]), tmp_path / "v.txt")

@@ -172,13 +172,15 @@ def train(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
 
 @app.command()
 @_guard
-def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
+def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
+             scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address: score the files chunk by chunk on that "
+                                                     "cluster (its workers must see the data and the build at the same paths).")):
     """ROC, AUC, thresholds for the target rates and signal efficiencies; writes build/reports/physics.json."""
     from trigger.evaluate import evaluate as _evaluate
 
     cfg = _load(config, build)
     _save_cfg(cfg, build)
-    r = _evaluate(cfg, build)
+    r = _evaluate(cfg, build, scheduler=scheduler)
     for t in r["thresholds"]:
         typer.echo(f"{t['rate_khz']:g} kHz: threshold {t['threshold_int']} ({t['threshold_float']:.5g})")
     for sig, e in r["signals"].items():
@@ -235,14 +237,23 @@ def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "
             out: Path = typer.Option(..., "--out", "-o", help="Output HDF5 with mu, score, trigger bits."),
             config: Optional[Path] = ConfigOpt,
             vectors: Optional[Path] = typer.Option(None, help="Also write test vectors (one event per line) here."),
-            dump: Optional[int] = typer.Option(None, help="Print this event's words and outputs as hex/binary fields.")):
-    """Run the bit-accurate emulator on a file."""
+            dump: Optional[int] = typer.Option(None, help="Print this event's words and outputs as hex/binary fields."),
+            scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address: emulate chunk by chunk on that cluster "
+                                                    "(its workers must see the input and the build at the same paths).")):
+    """Run the bit-accurate emulator on a file, chunk by chunk."""
+    import h5py
+    import numpy as np
+
     from emulator.bits import dump_event, write_vectors
     from trigger.emulate import emulate_file
 
     cfg = _load(config, build)
-    words, (mu, score, bits) = emulate_file(build, input, out, cfg.units)
-    typer.echo(f"{len(words)} events -> {out}; trigger fractions: {bits.mean(0).round(6).tolist()}")
+    n = emulate_file(build, input, out, cfg.units, scheduler=scheduler)
+    with h5py.File(out, "r") as f:
+        fired = f["trigger_bits"][()].astype(np.int64).sum(0)
+        if vectors or dump is not None:
+            words, mu, score, bits = (f[k][()] for k in ("words", "mu", "score", "trigger_bits"))
+    typer.echo(f"{n} events -> {out}; trigger fractions: {(fired / max(n, 1)).round(6).tolist()}")
     if vectors:
         write_vectors(build, words, (mu, score, bits), vectors)
         typer.echo(f"test vectors -> {vectors}")

@@ -65,10 +65,16 @@ def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
     return cases
 
 
-def threshold_edges(emu, pool: np.ndarray) -> tuple[np.ndarray, dict]:
+def threshold_edges(emu, pool: np.ndarray, score: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
     """Events of `pool` whose score sits exactly at T-1, T and T+1 of every threshold, and the highest score
-    reached; also which of those values some event reaches (not all need be reachable)."""
-    _, score, _ = emu.run(pool)
+    reached; also which of those values some event reaches (not all need be reachable). score: the pool's
+    emulator scores when already known."""
+    if isinstance(pool, list):  # several arrays, taken as one without copying them all
+        rows = _Rows(pool)
+    else:
+        rows = pool
+    if score is None:
+        _, score, _ = emu.run(pool)
     picks, found = [int(np.argmax(score))], {}
     for name, t in zip(emu.threshold_names, emu.thresholds):
         for d in (-1, 0, 1):
@@ -76,7 +82,19 @@ def threshold_edges(emu, pool: np.ndarray) -> tuple[np.ndarray, dict]:
             found[f"{name} {'T' if d == 0 else f'T{d:+d}'}"] = bool(len(hit))
             if len(hit):
                 picks.append(int(hit[0]))
-    return pool[sorted(set(picks))], found
+    return rows[sorted(set(picks))], found
+
+
+class _Rows:
+    """Rows of several arrays by index into their concatenation."""
+
+    def __init__(self, arrays):
+        self.arrays, self.starts = arrays, np.cumsum([0] + [len(a) for a in arrays])
+
+    def __getitem__(self, idx):
+        idx = np.asarray(idx, dtype=np.int64)
+        k = np.searchsorted(self.starts, idx, side="right") - 1
+        return np.array([self.arrays[j][i - self.starts[j]] for i, j in zip(idx, k)]).reshape(len(idx), -1)
 
 
 def _pair_stats(name_a: str, a: Outputs, name_b: str, b: Outputs, words: np.ndarray, names) -> dict:
@@ -112,20 +130,49 @@ def _compare(impls: dict[str, Outputs], words, names) -> list[dict]:
 
 
 def load_events(cfg: Config, input_file: str | None, root: Path | None, emu, trained: bool):
-    """Words (and physics values without the L1 rounding, when available) of a file, the test events of a
-    trained build, or, for an imported design with no file, random words over every input's full range."""
+    """Words (streamed in, int16/int32), the ADC2021 file they came from (for the physics values before rounding,
+    read later for the sample only) and a description: a file, the test events of a trained build, or, for an
+    imported design with no file, random words over every input's full range."""
     from trigger.data.dataset import load_background, load_sample
-    from trigger.data.words import read_words
+    from trigger.data.words import is_words_file, read_words
 
     if input_file:
-        words, particles = read_words(input_file, cfg.units, emu.n_inputs)
-        return words, particles, [Path(input_file).name]
+        words, _ = read_words(input_file, cfg.units, emu.n_inputs)
+        return words, None if is_words_file(input_file) else Path(input_file), [Path(input_file).name]
     if not trained:
         rng = np.random.default_rng(7)
         return rng.integers(emu.word_min, emu.word_max + 1, size=(100_000, emu.n_inputs)), None, \
             ["100000 random words over each input's full range (imported design; pass --input for real events)"]
     parts = [load_background(cfg, "test", root).words] + [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
     return np.concatenate(parts), None, ["background test split"] + [f"{s} test split" for s in cfg.data.signals]
+
+
+CHUNK = 262_144  # events per call of a leg: bounded memory whatever the number of events
+
+
+def run_chunked(fn, words: np.ndarray, label: str) -> Outputs:
+    """A leg over many events, chunk by chunk (each widened to int64 on its own), with a progress bar."""
+    from trigger.progress import bar
+
+    parts = []
+    with bar(f"  {label}", len(words), enabled=len(words) > CHUNK) as advance:
+        for i in range(0, len(words), CHUNK):
+            w = words[i : i + CHUNK].astype(np.int64)
+            parts.append(fn(w))
+            advance(len(w))
+    if not parts:
+        return fn(words.astype(np.int64))
+    return Outputs(*(np.concatenate([getattr(o, k) for o in parts]) for k in ("mu", "score", "bits")))
+
+
+def _take(o: Outputs, idx) -> Outputs:
+    return Outputs(o.mu[idx], o.score[idx], o.bits[idx])
+
+
+def _join(a: Outputs, b: Outputs) -> Outputs:
+    if not len(b.score):
+        return a
+    return Outputs(*(np.concatenate([getattr(a, k), getattr(b, k)]) for k in ("mu", "score", "bits")))
 
 
 def _unrounded_inputs(particles, cfg: Config, scaling) -> np.ndarray:
@@ -179,14 +226,15 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     emu = Emulator.load(build)
     names = emu.threshold_names
     trained = has_model(build)
-    words, particles, sources = load_events(cfg, input_file, root, emu, trained)
-    words = emu.check_words(words)
+    words, adc_file, sources = load_events(cfg, input_file, root, emu, trained)
+    for i in range(0, len(words), CHUNK):  # every word checked against its type, naming the first that does not fit
+        emu.check_words(words[i : i + CHUNK], first_event=i)
     timings = {}
 
-    def timed(name, fn, *a):
+    def timed(name, fn, w):
         t = time.perf_counter()
-        r = fn(*a)
-        timings[name] = {"seconds": time.perf_counter() - t, "events": len(a[0])}
+        r = run_chunked(fn, w, name)
+        timings[name] = {"seconds": time.perf_counter() - t, "events": len(w)}
         return r
 
     legs: dict[str, object] = {}
@@ -200,7 +248,7 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
             mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type)
             return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
 
-        legs["qkeras"] = qkeras_words
+        legs["qkeras_mu"] = qkeras_words
     legs["emulator"] = lambda w: Outputs(*emu.run(w))
     csim = CSim(build / "hls", emu.n_inputs, emu.latent, len(names))
     weight_files = weight_files_disagree(build / "hls")
@@ -215,32 +263,46 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     console.print("  compare: building the Verilator simulation of the emitted Verilog (cached per RTL)")
     vsim = VerilogSim(build)
     legs["verilog"] = lambda w: Outputs(*vsim.run(w, emu.mu_type.frac, emu.score_type.frac))
-    console.print(f"  compare: {len(words)} events through {', '.join(legs)}")
-    impl = {name: timed(name, fn, words) for name, fn in legs.items()}
-    pairs = _compare(impl, words, names)
+    fast = ("emulator", "verilog")  # every event; the others on a seeded uniform sample
+
+    # the emulator and the Verilog on every event, and on random full-range words up to rtl_events in all
+    n = len(words)
+    console.print(f"  compare: {n} events through the emulator and the Verilog")
+    every = {k: timed(k, legs[k], words) for k in fast}
+    rng = np.random.default_rng(2024)
+    extra = rng.integers(emu.word_min, emu.word_max + 1, size=(max(rtl_events - n, 0), emu.n_inputs))
+    big_out = {k: _join(every[k], timed(f"{k}_random", legs[k], extra)) for k in fast}
+    big = np.concatenate([words, extra]) if len(extra) else words
+    big_pair = _pair_stats("emulator", big_out["emulator"], "verilog", big_out["verilog"], big, names)
+
+    # every leg on the sample (all events when there are no more than slow_leg_events)
+    k = cfg.evaluation.slow_leg_events
+    sample = np.arange(n) if n <= k else np.sort(np.random.default_rng(99).choice(n, size=k, replace=False))
+    sample_words = words[sample]
+    console.print(f"  compare: {len(sample)} events through {', '.join(legs)}")
+    impl = {name: _take(every[name], sample) if name in fast else timed(name, fn, sample_words) for name, fn in legs.items()}
+    pairs = _compare(impl, sample_words, names)
 
     raw = None
-    if particles is not None and trained:
-        r = legs["qkeras"](words, _unrounded_inputs(particles, cfg, scaling))
-        raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], words, names)
+    if adc_file is not None and trained:
+        from trigger.data.stream import read_particles_at
 
-    # emulator vs the Verilog on at least rtl_events: these events, then random full-range words
-    rng = np.random.default_rng(2024)
-    extra = max(rtl_events - len(words), 0)
-    big = np.concatenate([words, rng.integers(emu.word_min, emu.word_max + 1, size=(extra, emu.n_inputs))])
-    big_pair = _pair_stats("emulator", timed("emulator_big", legs["emulator"], big), "verilog", timed("verilog_big", legs["verilog"], big), big, names)
+        r = legs["qkeras_mu"](sample_words.astype(np.int64), _unrounded_inputs(read_particles_at(adc_file, sample), cfg, scaling))
+        raw = _pair_stats("qkeras_unrounded", r, "emulator", impl["emulator"], sample_words, names)
 
-    # one emulator pass over every event finds those at each threshold's edges (and which edge values none reaches)
+    # the emulator's scores of every event find those at each threshold's edges (and which edge values none reaches)
     edge_words = edge_cases(emu)
-    edge_words["threshold_edges"], reached = threshold_edges(emu, np.concatenate([big, *edge_words.values()]))
-    edges = {name: _compare({k: fn(w) for k, fn in legs.items()}, w, names) for name, w in edge_words.items()}
+    _, edge_score, _ = emu.run(np.concatenate(list(edge_words.values())))
+    edge_words["threshold_edges"], reached = threshold_edges(
+        emu, [words, extra, *edge_words.values()], np.concatenate([big_out["emulator"].score, edge_score]))
+    edges = {name: _compare({k: fn(w.astype(np.int64)) for k, fn in legs.items()}, w, names) for name, w in edge_words.items()}
 
     ref = None
     if reference_bits:
         from trigger.data.testvectors import read_algo_bits
 
         algo = read_algo_bits(input_file, len(words))
-        e = impl["emulator"]
+        e = every["emulator"]
         ref = reference_comparison(words, e.bits, names, algo, list(reference_bits), e.score, e.mu)
 
     result = {
@@ -249,6 +311,10 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         "rtl_sha256": vsim.sha256,
         "sources": sources,
         "events": int(len(words)),
+        "sample_events": int(len(sample)),
+        "sample_note": "every event" if len(sample) == n else
+        f"a seeded uniform sample of {len(sample)} of the {n} events (evaluation.slow_leg_events); the emulator and "
+        "the Verilog were compared on every event (emulator_vs_verilog_large)",
         "implementations": list(legs),
         "pairs": pairs,
         "qkeras_unrounded_inputs": raw,
@@ -277,9 +343,9 @@ def render_markdown(r: dict) -> str:
         "",
         "Implementations: " + ", ".join(r["implementations"]) + ". `verilog` simulates the emitted Verilog, reset/valid "
         f"wrapper included (`rtl/src`, sha256 {r['rtl_sha256'][:16]}), with Verilator, one event per clock; `da4ml_ir` is "
-        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`). `qkeras` "
+        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`). `qkeras_mu` "
         "(trained builds): mu from the QKeras model's predict; its score (the sum of the squared integer mu) and bits are "
-        "computed in numpy from that mu, not in Keras.",
+        "computed in numpy from that mu, not in Keras (Keras computes the sum of squares in float32, exact only below 2^24 score LSBs).",
         "",
         "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
         "|---|---|---|---|---|---|---|",

@@ -201,13 +201,33 @@ class TrainingConfig(Strict):
     reco_pt_quantile: float | None = Field(default=None, gt=0, le=1)
 
 
+# LHC: 2544 colliding bunch pairs (a typical 2024 fill) x the 11.245 kHz revolution frequency
+COLLIDING_BUNCH_RATE_KHZ = 2544 * 11.245
+
+
 class EvaluationConfig(Strict):
-    # The lepton-prefiltered background stands for 40 MHz x prefilter_fraction of bunch crossings.
+    # What the background file stands for. prefiltered: lepton-prefiltered crossings, 40 MHz x prefilter_fraction;
+    # zero_bias: every colliding bunch crossing (an unfiltered minimum-bias sample such as ADC2021's background),
+    # at colliding_bunch_rate_khz.
+    stream: Literal["prefiltered", "zero_bias"] = "prefiltered"
     prefilter_fraction: float = Field(default=1e-3, gt=0, le=1)
+    colliding_bunch_rate_khz: PositiveFloat = COLLIDING_BUNCH_RATE_KHZ
+    # compare's slow legs (QKeras, the HLS C simulation, da4ml's interpreter) run on a seeded uniform sample of this
+    # many of the compared events; the emulator and the Verilog see every event
+    slow_leg_events: PositiveInt = 200_000
 
     @property
     def stream_rate_khz(self) -> float:
+        if self.stream == "zero_bias":
+            return self.colliding_bunch_rate_khz
         return BUNCH_CROSSING_MHZ * 1e3 * self.prefilter_fraction
+
+    @property
+    def stream_note(self) -> str:
+        if self.stream == "zero_bias":
+            return (f"zero bias: every colliding bunch crossing, evaluation.colliding_bunch_rate_khz = "
+                    f"{self.colliding_bunch_rate_khz:g} kHz (default 2544 colliding bunches x 11.245 kHz)")
+        return "40 MHz bunch crossings x evaluation.prefilter_fraction (lepton-prefiltered crossings)"
 
 
 class FirmwareConfig(Strict):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.data.dataset import Sample, load_background, load_sample
 from trigger.data.io import DataError
+from trigger.data.units import SaturationCount
 from trigger.io_utils import write_json
 from trigger.scoring import efficiency, rate_uncertainty, roc, software_scores, threshold_for_fraction, weighted_pass_fraction
 
@@ -75,22 +75,116 @@ def score_performance(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray, rates
     return {"auc": auc, "efficiency": effs}, (fpr, tpr)
 
 
-def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True) -> dict:
+_SCORERS: dict = {}
+
+
+def _scorer(build: Path, cfg: Config) -> "Scorer":
+    """One Scorer per build and process (a Dask worker keeps its models between chunks)."""
+    key = (str(Path(build).resolve()), cfg.section_hash("model", "training", "units"),
+           tuple(p.stat().st_mtime_ns for p in sorted((Path(build) / "model").glob("*.h5"))))
+    if key not in _SCORERS:
+        _SCORERS.clear()
+        _SCORERS[key] = Scorer(Path(build), cfg)
+    return _SCORERS[key]
+
+
+def score_range(build: Path, cfg: Config, path: Path, start: int, stop: int, splits: tuple[str, ...]) -> dict:
+    """Events start..stop of one file, scored by every model, for each wanted split: the unit of work in one
+    process and on a Dask cluster alike (fixed boundaries, so the result does not depend on where it ran)."""
+    from trigger.data.dataset import split_of
+    from trigger.data.stream import read_word_range
+
+    words, weights, sat = read_word_range(path, cfg.units, start, stop)
+    idx = np.arange(start, stop)
+    out = {"total_weight": float(weights.sum()), "saturation": sat.counts, "splits": {}}
+    for split in splits:
+        keep = split_of(idx, cfg.data, split)
+        out["splits"][split] = {"weights": weights[keep], "scores": _scorer(build, cfg)(words[keep]) if keep.any() else {}}
+    return out
+
+
+class ScoredSplits:
+    """Every model's scores of one process's file per split, with weights normalised as load_sample does."""
+
+    def __init__(self, name: str, n: int, parts: list[dict], splits: tuple[str, ...], lepton_filter):
+        from trigger.data.units import SaturationCount
+
+        self.name, self.events_in_file, self.lepton_filter = name, n, lepton_filter
+        self.total_weight = sum(p["total_weight"] for p in parts)
+        self.saturation = SaturationCount()
+        for p in parts:
+            for k, v in p["saturation"].items():
+                self.saturation.add(k, v)
+        self.weights, self.scores = {}, {}
+        for split in splits:
+            chunks = [p["splits"][split] for p in parts if len(p["splits"][split]["weights"])]
+            if not chunks:
+                raise DataError(f"{name}: no events in split {split!r} ({n} events)")
+            self.weights[split] = np.concatenate([c["weights"] for c in chunks])
+            self.scores[split] = {k: np.concatenate([c["scores"][k] for c in chunks]) for k in chunks[0]["scores"]}
+
+
+def score_file(cfg: Config, build: Path, name: str, splits: tuple[str, ...], root: Path | None = None, client=None) -> ScoredSplits:
+    """Score a process's file chunk by chunk, here or on a Dask cluster (`client`), with a progress bar."""
+    from trigger.data.dataset import process_file
+    from trigger.data.stream import file_info, ranges
+    from trigger.progress import bar
+
+    path = process_file(cfg.data, name, root)
+    info = file_info(path)
+    chunks = ranges(info.events)
+    parts = []
+    with bar(f"scoring {name} ({', '.join(splits)})", info.events) as advance:
+        if client is not None:
+            futures = client.map(score_range, [build] * len(chunks), [cfg] * len(chunks), [path] * len(chunks),
+                                 [lo for lo, _ in chunks], [hi for _, hi in chunks], [splits] * len(chunks), pure=False)
+            for (lo, hi), fut in zip(chunks, futures):
+                parts.append(fut.result())
+                advance(hi - lo)
+        else:
+            for lo, hi in chunks:
+                parts.append(score_range(build, cfg, path, lo, hi, splits))
+                advance(hi - lo)
+    lf = info.attrs.get("lepton_filter")
+    out = ScoredSplits(name, info.events, parts, splits, None if lf is None else bool(lf))
+    if name in cfg.data.background:
+        if out.total_weight <= 0:
+            raise DataError(f"{path}: field 'weights' sums to zero")
+        for split, w in out.weights.items():
+            out.weights[split] = w / out.total_weight * cfg.data.background[name].fraction * info.events / len(w)
+    return out
+
+
+def _background(parts: list[ScoredSplits], split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    return ({k: np.concatenate([p.scores[split][k] for p in parts]) for k in parts[0].scores[split]},
+            np.concatenate([p.weights[split] for p in parts]))
+
+
+def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True, scheduler=None) -> dict:
+    """Scores every test event (and the validation background) chunk by chunk; with `scheduler` (a Dask address
+    or Client) the chunks run on that cluster. Thresholds from the test background, checked on validation."""
     build = Path(build)
     t0 = time.perf_counter()
     score_type = cfg.model.score_type
     stream_khz = cfg.evaluation.stream_rate_khz
-    bkg: Sample = load_background(cfg, "test", root)
-    all_scores = Scorer(build, cfg)
-    bkg_scores = all_scores(bkg.words)
+    client = None
+    if scheduler is not None:
+        from dask.distributed import Client
+
+        client = Client(scheduler) if isinstance(scheduler, str) else scheduler
+    bkg_parts = [score_file(cfg, build, name, ("test", "val"), root, client) for name in cfg.data.background]
+    bkg_scores, bkg_weights = _background(bkg_parts, "test")
+    val_scores, val_weights = _background(bkg_parts, "val")
+    val_scores = val_scores[PRIMARY]
+    n_bkg, n_val = len(bkg_weights), len(val_weights)
     rates = cfg.firmware.rates_khz
     thresholds, base_thr = [], {}
     for r in rates:
         frac = r / stream_khz
         if frac >= 1:
             raise DataError(f"target rate {r} kHz is not below the stream rate {stream_khz} kHz")
-        t_int = int(threshold_for_fraction(bkg_scores[PRIMARY], bkg.weights, frac))
-        achieved = weighted_pass_fraction(bkg_scores[PRIMARY], bkg.weights, t_int)
+        t_int = int(threshold_for_fraction(bkg_scores[PRIMARY], bkg_weights, frac))
+        achieved = weighted_pass_fraction(bkg_scores[PRIMARY], bkg_weights, t_int)
         thresholds.append(
             {
                 "rate_khz": r,
@@ -99,27 +193,25 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
                 "threshold_float": t_int * score_type.lsb,
                 "achieved_fraction": achieved,
                 "achieved_rate_khz": achieved * stream_khz,
-                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[PRIMARY], bkg.weights, t_int) * stream_khz,
+                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[PRIMARY], bkg_weights, t_int) * stream_khz,
             }
         )
         for name, s in bkg_scores.items():
-            base_thr.setdefault(name, []).append(threshold_for_fraction(s, bkg.weights, frac))
+            base_thr.setdefault(name, []).append(threshold_for_fraction(s, bkg_weights, frac))
     # the thresholds are chosen on the test split; their rates are checked on the independent validation split
-    val = load_background(cfg, "val", root)
-    val_scores = all_scores(val.words)[PRIMARY]
     for t in thresholds:
-        t["independent_split"] = f"val ({len(val.words)} background events)"
-        t["independent_rate_khz"] = weighted_pass_fraction(val_scores, val.weights, t["threshold_int"]) * stream_khz
-        t["independent_rate_uncertainty_khz"] = rate_uncertainty(val_scores, val.weights, t["threshold_int"]) * stream_khz
+        t["independent_split"] = f"val ({n_val} background events)"
+        t["independent_rate_khz"] = weighted_pass_fraction(val_scores, val_weights, t["threshold_int"]) * stream_khz
+        t["independent_rate_uncertainty_khz"] = rate_uncertainty(val_scores, val_weights, t["threshold_int"]) * stream_khz
 
     signals, curves, sig_scores = {}, {}, {}
     for name in cfg.data.signals:
-        sig = load_sample(cfg, name, "test", root)
-        scores = all_scores(sig.words)
+        sig = score_file(cfg, build, name, ("test",), root, client)
+        scores = sig.scores["test"]
         sig_scores[name] = scores[PRIMARY]
-        entry = {"events": len(sig.words), "lepton_filter": sig.lepton_filter, "scores": {}}
+        entry = {"events": len(scores[PRIMARY]), "lepton_filter": sig.lepton_filter, "scores": {}}
         for score_name, s in scores.items():
-            perf, curves[(name, score_name)] = score_performance(bkg_scores[score_name], bkg.weights, s, rates, base_thr[score_name])
+            perf, curves[(name, score_name)] = score_performance(bkg_scores[score_name], bkg_weights, s, rates, base_thr[score_name])
             entry["scores"][score_name] = perf
         entry["scores"]["random"] = {
             "auc": 0.5,
@@ -130,12 +222,19 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         )
         signals[name] = entry
 
+    sat = SaturationCount()
+    for p in bkg_parts:
+        for k, v in p.saturation.counts.items():
+            sat.add(k, v)
     result = {
+        "stream": cfg.evaluation.stream,
         "stream_rate_khz": stream_khz,
-        "stream_rate_note": "40 MHz bunch crossings x evaluation.prefilter_fraction (lepton-prefiltered crossings)",
-        "background_test_events": len(bkg.words),
-        "background_effective_events": float(bkg.weights.sum() ** 2 / (bkg.weights**2).sum()),
-        "word_saturation_test": bkg.saturation.counts,
+        "stream_rate_note": cfg.evaluation.stream_note,
+        "background_test_events": n_bkg,
+        "background_val_events": n_val,
+        "background_effective_events": float(bkg_weights.sum() ** 2 / (bkg_weights**2).sum()),
+        "word_saturation_background": sat.counts,
+        "dask_scheduler": None if client is None else str(client.scheduler.address),
         "score_type": score_type.to_dict(),
         "thresholds": thresholds,
         "baselines": BASELINE_LABELS | {"random": "random trigger at the same rate"},
@@ -149,7 +248,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     if plots:
         from trigger.plots import physics_plots
 
-        physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg.weights,
+        physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg_weights,
                       {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr)
     return result
 

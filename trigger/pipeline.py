@@ -136,13 +136,13 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         Stage("train", ("data", "units", "model", "training"), ("data",), train,
               sources=(*common, "trigger/data/*.py", "trigger/model/*.py", "trigger/train.py"), outputs=("model/trigger_model.h5", "model/scaling.json")),
         Stage("evaluate", ("evaluation",), ("train",), evaluate,
-              sources=(*common, "trigger/evaluate.py", "trigger/scoring.py", "trigger/plots.py", "trigger/design.py", "trigger/firmware/network.py"),
+              sources=(*common, "trigger/data/*.py", "trigger/evaluate.py", "trigger/scoring.py", "trigger/plots.py", "trigger/design.py", "trigger/firmware/network.py"),
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
         Stage("firmware", ("firmware",), ("evaluate",), firmware, sources=(*common, *fw_src),
               outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json")),
         Stage("resources", (), ("firmware",), synth, background=True, sources=(*common, "trigger/firmware/resources.py"),
               outputs=("reports/resources.json",)),
-        Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/compare.py", "trigger/scoring.py"),
+        Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/data/*.py", "trigger/compare.py", "trigger/scoring.py"),
               outputs=("reports/bit_accuracy.json",)),
         Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py"), outputs=("reports/sim.json",)),
     ]
@@ -158,7 +158,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             "data": lambda: data_fingerprint(cfg, root),
             "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
             "firmware": lambda: f"resources={resources}",
-            "compare": lambda: f"n={rtl_events}",
+            "compare": lambda: f"n={rtl_events},slow={cfg.evaluation.slow_leg_events}",
             "sim": lambda: f"n={sim_events}",
         }.get(st.name, lambda: "")()
         key = _key(cfg, st, build, extra)

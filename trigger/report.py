@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from trigger import versions
 from trigger.config import Config
 from trigger.io_utils import atomic_write_text, write_json
@@ -15,25 +17,35 @@ def _read(path: Path):
 
 
 def data_report(cfg: Config, build: Path, root: Path | None = None) -> dict:
+    """Per process: events, filter, seed and the words that saturate (one streamed pass); plots of the first 50,000."""
     from trigger.data.dataset import process_file
-    from trigger.data.io import read_events
+    from trigger.data.stream import file_info, iter_chunks
     from trigger.data.units import SaturationCount, to_words
     from trigger.plots import data_plots
+    from trigger.progress import bar
 
     info, samples, weights = {}, {}, {}
     for name in cfg.data.processes():
-        ef = read_events(process_file(cfg.data, name, root))
+        path = process_file(cfg.data, name, root)
+        fi = file_info(path)
         sat = SaturationCount()
-        to_words(ef.particles, cfg.units, sat)
+        head, head_w = [], []
+        with bar(f"checking {name}", fi.events) as advance:
+            for lo, p, w in iter_chunks(path):
+                to_words(p, cfg.units, sat)
+                if lo < 50000:
+                    head.append(p[: 50000 - lo].astype(np.float32))
+                    head_w.append(w[: 50000 - lo])
+                advance(len(p))
         info[name] = {
-            "events": len(ef),
-            "lepton_filter": ef.attrs.get("lepton_filter"),
-            "filter_efficiency": ef.attrs.get("filter_efficiency"),
-            "seed": ef.attrs.get("seed"),
+            "events": fi.events,
+            "lepton_filter": fi.attrs.get("lepton_filter"),
+            "filter_efficiency": fi.attrs.get("filter_efficiency"),
+            "seed": fi.attrs.get("seed"),
             "word_saturation": sat.counts,
             "kind": "background" if name in cfg.data.background else "signal",
         }
-        samples[name], weights[name] = ef.particles[:50000], ef.weights[:50000]
+        samples[name], weights[name] = np.concatenate(head), np.concatenate(head_w)
     data_plots(build / "reports" / "plots", samples, weights)
     write_json(build / "reports" / "data.json", info)
     return info
@@ -76,7 +88,21 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
         }
         for sig, e in phys.get("signals", {}).items()
     }
+    hist = _read(build / "model" / "history.json") or {}
     summary = {
+        "events": {  # what each number rests on
+            "training": hist.get("events"),
+            "training_sampled_from": hist.get("sampled_from"),
+            "background_test": phys.get("background_test_events"),
+            "background_effective": phys.get("background_effective_events"),
+            "background_val": phys.get("background_val_events"),
+            "signal_test": {k: v.get("events") for k, v in phys.get("signals", {}).items()},
+            "bit_accuracy": bits.get("events"),
+            "bit_accuracy_sample": bits.get("sample_note"),
+            "simulation": (sim or {}).get("events_simulated"),
+        },
+        "stream": phys.get("stream"),
+        "stream_rate_note": phys.get("stream_rate_note"),
         "physics": physics,
         "thresholds": phys.get("thresholds"),
         "stream_rate_khz": phys.get("stream_rate_khz"),
@@ -150,11 +176,27 @@ def render_summary(s: dict, rates: list[str]) -> str:
         if s["bit_accuracy"]["events"] else "- Bit accuracy: no current report (run `trigger compare`)",
         f"- **Resources** (yosys synth_xilinx): LUT {f['luts']}, FF {f['ffs']}, CARRY {f['carry']}, DSP {f['dsps']} "
         f"(da4ml estimate {f['da4ml_cost']})" if f["luts"] is not None else "- Resources: no current report (run `trigger firmware --resources`)",
-        f"- **Stream rate** the background stands for: {s['stream_rate_khz']} kHz",
+        f"- **Stream rate** the background stands for: {s['stream_rate_khz']:.6g} kHz ({s.get('stream_rate_note')})"
+        if s.get("stream_rate_khz") else "- Stream rate: no physics evaluation in this build (an imported design)",
         f"- **Current build**: design sha256 {str(s['current_hashes'].get('design_sha256'))[:16]}, RTL sha256 "
         f"{str(s['current_hashes'].get('rtl_sha256'))[:16]}; every number below comes from a report of this design and RTL",
     ]
     L += [f"- **Not shown**: `{k}`: {v}" for k, v in s["reports_not_shown"].items()]
+    ev = s.get("events") or {}
+    if ev.get("background_test"):
+        tr = ev.get("training") or {}
+        src = ev.get("training_sampled_from") or {}
+        L += ["", "## Events behind the numbers", "",
+              f"- Training: {tr.get('train')} background events"
+              + (f" (a uniform sample within every process of {src.get('train')})" if src.get("train") and src.get("train") != tr.get("train") else "")
+              + f", validation {tr.get('val')}",
+              f"- Thresholds and rates: {ev['background_test']} background test events (effective {ev['background_effective']:.0f} "
+              f"with the weights); checked on {ev.get('background_val')} independent validation events",
+              "- Efficiencies: " + ", ".join(f"{k} {v}" for k, v in ev["signal_test"].items()) + " signal test events"]
+    if ev.get("bit_accuracy"):
+        L.append(f"- Bit accuracy: {ev['bit_accuracy']} events; the slow legs: {ev.get('bit_accuracy_sample') or 'every event'}")
+    if ev.get("simulation"):
+        L.append(f"- Latency and handshake: cocotb on {ev['simulation']} events")
     L += [
         "",
         "## Signal efficiency at fixed trigger rate (encoder-only score sum(mu^2))",

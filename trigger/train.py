@@ -49,7 +49,22 @@ class Fitted:
     history: dict
 
 
-def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term) -> Fitted:
+class Batches:
+    """Training events kept as words; each batch's scaled inputs and mask are made when it is drawn, so no float
+    copy of the training sample is held."""
+
+    def __init__(self, words: np.ndarray, weights: np.ndarray, scaling: Scaling, mask_padding: bool):
+        self.words, self.weights, self.scaling, self.mask_padding = words, weights, scaling, mask_padding
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __getitem__(self, idx):
+        x, m = _inputs(self.words[idx], self.scaling, self.mask_padding)
+        return x, m, self.weights[idx]
+
+
+def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term) -> Fitted:
     """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss."""
     import tensorflow as tf
 
@@ -90,7 +105,7 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
         return losses(x, m, w, False)
 
     rng = np.random.default_rng(t.seed)
-    n = len(x_tr)
+    n = len(train)
     history = {"loss": [], "val_loss": [], "val_reco": [], "val_kl": []}
     best, best_weights, wait = np.inf, None, 0
     for epoch in range(t.epochs):
@@ -98,7 +113,7 @@ def _fit(arch, x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg: Config, variational: boo
         tot = 0.0
         for s in range(0, n, t.batch_size):
             idx = order[s : s + t.batch_size]
-            tot += float(step(x_tr[idx], m_tr[idx], w_tr[idx])) * len(idx)
+            tot += float(step(*train[idx])) * len(idx)
         val, rec, kl = (float(v) for v in evaluate(x_va, m_va, w_va))
         for k, v in zip(history, (tot / n, val, rec, kl)):
             history[k].append(v)
@@ -149,22 +164,26 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tr, va = load_background(cfg, "train", root), load_background(cfg, "val", root)
-    if cfg.training.max_events:
-        tr.words, tr.weights = tr.words[: cfg.training.max_events], tr.weights[: cfg.training.max_events]
+    t = cfg.training
+    # max_events: a uniform sample within every process (mix weights kept); validation capped in proportion
+    val_cap = None if t.max_events is None else -(-t.max_events * cfg.data.split.val // cfg.data.split.train)
+    tr = load_background(cfg, "train", root, max_events=t.max_events, seed=t.seed)
+    va = load_background(cfg, "val", root, max_events=val_cap, seed=t.seed)
     arch = trigger_arch(cfg)
     sc = cfg.model.scaling
     scaling = fit_scaling(tr.words, tr.weights, arch.input, sc.offset, sc.cover_quantile)
     sat = count_input_saturation(tr.words, scaling, arch.input)
-    x_tr, m_tr = _inputs(tr.words, scaling, cfg.training.mask_padding)
     x_va, m_va = _inputs(va.words, scaling, cfg.training.mask_padding)
-    t = cfg.training
     cap = t.weight_cap
     w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
-    args = (x_tr, m_tr, w_tr, x_va, m_va, w_va, cfg)
+    batches = Batches(tr.words, w_tr, scaling, cfg.training.mask_padding)
+    args = (batches, x_va, m_va, w_va, cfg)
+    # the loss term's statistics need the whole sample once; that float copy is dropped before training
+    x_tr, m_tr = _inputs(tr.words, scaling, cfg.training.mask_padding)
     rw = reco_weights(x_tr, m_tr, w_tr, t.reco_weighting, t.reco_field_weights.per_input())
     info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
     term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
+    del x_tr
 
     vae = _fit(arch, *args, variational=True, label="VAE", term=term)
     score_model = build_score_model(vae.encoder)
@@ -173,6 +192,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     save_keras(score_model, out / "trigger_model.h5")
     result = {
         "events": {"train": len(tr.words), "val": len(va.words)},
+        "sampled_from": {"train": tr.sampled_from or len(tr.words), "val": va.sampled_from or len(va.words)},
         "input_saturation_train": sat,
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
@@ -189,7 +209,10 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         bx_va, _ = _inputs(va.words, bscaling)
         # AXOL1TL v1's widths and types, trained with the same loss: the comparison isolates the architecture
         bterm = RecoTerm(rw, pt_target_ceiling(bx_tr, m_tr, w_tr, t.reco_pt_quantile))  # its own input scale
-        axo = _fit(barch, bx_tr, m_tr, w_tr, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
+        del bx_tr, m_tr
+        # its mask as the trigger's: masked by the trigger's mask_padding setting
+        bbatches = Batches(tr.words, w_tr, bscaling, cfg.training.mask_padding)
+        axo = _fit(barch, bbatches, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
         save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
         write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
         result["history"]["ae"] = ae.history

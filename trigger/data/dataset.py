@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from trigger.config import Config, DataConfig
-from trigger.data.io import DataError, EventFile, read_events
+from trigger.data.io import DataError
+from trigger.data.stream import file_info, read_selected
 from trigger.data.units import SaturationCount, to_words
 
 SPLITS = ("train", "val", "test")
@@ -24,8 +26,13 @@ def process_file(data: DataConfig, name: str, root: Path | None = None) -> Path:
 
 def split_mask(n: int, data: DataConfig, split: str) -> np.ndarray:
     """Event i belongs to a split by i mod (train + val + test): the first `train` residues, then val, then test."""
+    return split_of(np.arange(n), data, split)
+
+
+def split_of(index: np.ndarray, data: DataConfig, split: str) -> np.ndarray:
+    """Whether each file index belongs to the split (split_mask for any index range, e.g. a chunk's)."""
     s = data.split
-    r = np.arange(n) % (s.train + s.val + s.test)
+    r = np.asarray(index) % (s.train + s.val + s.test)
     lo = {"train": 0, "val": s.train, "test": s.train + s.val}[split]
     hi = lo + getattr(s, split)
     return (r >= lo) & (r < hi)
@@ -36,33 +43,59 @@ class Sample:
     """Events of one process and split, as hardware words, with their weights."""
 
     name: str
-    words: np.ndarray  # (N, 57) int64
+    words: np.ndarray  # (N, 57) int16 (int32 for wider units): convert per chunk, never the whole split
     weights: np.ndarray  # (N,) float64, background: normalised so each process sums to its mix fraction
     saturation: SaturationCount
     lepton_filter: bool | None
+    sampled_from: int = 0  # events of the split this sample was drawn from (0: the whole split)
 
 
-def load_sample(cfg: Config, name: str, split: str, root: Path | None = None, path: Path | None = None) -> Sample:
+def sample_index(n: int, data: DataConfig, split: str, k: int, seed: int, name: str) -> np.ndarray:
+    """k events of a split drawn uniformly without replacement, seeded per process; increasing file indices."""
+    idx = np.flatnonzero(split_mask(n, data, split))
+    if k >= len(idx):
+        return idx
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    return np.sort(rng.choice(idx, size=k, replace=False))
+
+
+def load_sample(cfg: Config, name: str, split: str, root: Path | None = None, path: Path | None = None,
+                max_events: int | None = None, seed: int = 0, progress: str | None | bool = None) -> Sample:
+    """One pass over the process's file; with max_events, a uniform seeded sample of the split whose weights
+    are scaled up so the process keeps its share of the mix."""
     path = path or process_file(cfg.data, name, root)
-    ef: EventFile = read_events(path)
-    mask = split_mask(len(ef), cfg.data, split)
-    if not mask.any():
-        raise DataError(f"{path}: no events in split {split!r} ({len(ef)} events)")
-    sat = SaturationCount()
-    words = to_words(ef.particles[mask], cfg.units, sat)
-    w = ef.weights[mask]
+    n = file_info(path).events
+    wanted = split_mask(n, cfg.data, split)
+    in_split = int(wanted.sum())
+    if max_events is not None and max_events < in_split:
+        wanted = np.zeros(n, bool)
+        wanted[sample_index(n, cfg.data, split, max_events, seed, name)] = True
+    sel = read_selected(path, cfg.units, lambda i: wanted[i], progress=progress if progress is not None else f"{name} ({split})")
+    if not len(sel.index):
+        raise DataError(f"{path}: no events in split {split!r} ({n} events)")
+    w = sel.weights
     if name in cfg.data.background:
-        total = ef.weights.sum()
-        if total <= 0:
+        if sel.total_weight <= 0:
             raise DataError(f"{path}: field 'weights' sums to zero")
-        # the share of the split, scaled so the whole file carries the process's fraction of the mix
-        w = w / total * cfg.data.background[name].fraction * len(ef) / mask.sum()
-    lf = ef.attrs.get("lepton_filter")
-    return Sample(name, words, w, sat, None if lf is None else bool(lf))
+        # the share of the split, scaled so the whole file carries the process's fraction of the mix; a sample
+        # carries the split's share
+        w = w / sel.total_weight * cfg.data.background[name].fraction * n / len(sel.index)
+    lf = sel.attrs.get("lepton_filter")
+    return Sample(name, sel.words, w, sel.saturation, None if lf is None else bool(lf),
+                  in_split if len(sel.index) < in_split else 0)
 
 
-def load_background(cfg: Config, split: str, root: Path | None = None) -> Sample:
-    parts = [load_sample(cfg, name, split, root) for name in cfg.data.background]
+def load_background(cfg: Config, split: str, root: Path | None = None, max_events: int | None = None, seed: int = 0) -> Sample:
+    """Every background process's split; with max_events, that many in all, shared in proportion to each
+    process's events in the split (each sampled uniformly, so the mix weights stay right)."""
+    quota = {name: None for name in cfg.data.background}
+    if max_events is not None:
+        sizes = {name: int(split_mask(file_info(process_file(cfg.data, name, root)).events, cfg.data, split).sum())
+                 for name in cfg.data.background}
+        total = sum(sizes.values())
+        if max_events < total:
+            quota = {name: max(1, round(max_events * n / total)) for name, n in sizes.items()}
+    parts = [load_sample(cfg, name, split, root, max_events=quota[name], seed=seed) for name in cfg.data.background]
     sat = SaturationCount()
     for p in parts:
         for k, v in p.saturation.counts.items():
@@ -73,6 +106,7 @@ def load_background(cfg: Config, split: str, root: Path | None = None) -> Sample
         np.concatenate([p.weights for p in parts]),
         sat,
         True,
+        sum(p.sampled_from or len(p.words) for p in parts) if any(p.sampled_from for p in parts) else 0,
     )
 
 

@@ -55,16 +55,17 @@ def read_events(path: str | os.PathLike, max_events: int | None = None) -> Event
     return EventFile(particles, weights, attrs, str(path))
 
 
-def validate(particles: np.ndarray, weights: np.ndarray, source: str) -> None:
+def validate(particles: np.ndarray, weights: np.ndarray, source: str, first_event: int = 0) -> None:
+    """first_event: the file index of particles[0] (a chunk's offset), so messages name the event in the file."""
     bad = ~np.isfinite(particles)
     if bad.any():
         ev, obj, col = np.argwhere(bad)[0]
         name = PARTICLE_NAMES[col].decode()
-        raise DataError(f"{source}: field 'Particles' has {bad.sum()} NaN/inf values (first: event {ev}, object {obj}, {name})")
+        raise DataError(f"{source}: field 'Particles' has {bad.sum()} NaN/inf values (first: event {first_event + ev}, object {obj}, {name})")
     neg = particles[:, :, 0] < 0
     if neg.any():
         ev, obj = np.argwhere(neg)[0]
-        raise DataError(f"{source}: field 'Particles' has {neg.sum()} negative pT values (first: event {ev}, object {obj})")
+        raise DataError(f"{source}: field 'Particles' has {neg.sum()} negative pT values (first: event {first_event + ev}, object {obj})")
     if weights.shape != (len(particles),):
         raise DataError(f"{source}: field 'weights' has shape {weights.shape}, expected ({len(particles)},)")
     if not np.all(np.isfinite(weights)) or (weights < 0).any():

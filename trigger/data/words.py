@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from trigger.data.io import DataError, read_events
+from trigger.data.io import DataError
 
 
 def is_words_file(path: str | os.PathLike) -> bool:
@@ -23,8 +23,9 @@ def is_words_file(path: str | os.PathLike) -> bool:
         return False
 
 
-def read_words(path: str | os.PathLike, units=None, n_inputs: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(words (N, n) int64, the ADC2021 particles or None for a words file)."""
+def read_words(path: str | os.PathLike, units=None, n_inputs: int | None = None) -> tuple[np.ndarray, None]:
+    """(words (N, n) in the file's integer type (int16/int32 from an ADC2021 file, read chunk by chunk), None).
+    Widen to int64 chunk by chunk where needed: a whole file as int64 can outgrow memory."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -41,10 +42,9 @@ def read_words(path: str | os.PathLike, units=None, n_inputs: int | None = None)
             raise DataError(f"{path}: words of shape {w.shape}, expected (N, {n_inputs if n_inputs else 'n_inputs'})")
         if not np.issubdtype(w.dtype, np.integer):
             raise DataError(f"{path}: words must be integers, got {w.dtype}")
-        return w.astype(np.int64), None
+        return w, None
     if units is None:
         raise DataError(f"{path}: an ADC2021-layout file needs the configuration's L1 units to become words")
-    from trigger.data.units import to_words
+    from trigger.data.stream import read_selected
 
-    ef = read_events(path)
-    return to_words(ef.particles, units), ef.particles
+    return read_selected(path, units, progress=f"reading {path.name}").words, None
