@@ -35,7 +35,9 @@ def run_measured(cmd: list[str], log: Path, interval: float = 0.5) -> dict:
     """Run cmd, its output to log; peak summed RSS of its process tree, and wall time."""
     t0 = time.perf_counter()
     with open(log, "w") as f:
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+        # this checkout's code runs, whatever checkout the venv was installed from
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     ps = psutil.Process(proc.pid)
     peak = {"bytes": 0, "at_s": 0.0}
     done = threading.Event()
