@@ -31,8 +31,8 @@ def _pool(paths: dict[str, Path], fractions: dict[str, float] | None) -> tuple[n
 
     parts, probs = [], []
     for name, path in paths.items():
-        p = np.concatenate([c.astype(np.float32) for _, c, _ in iter_chunks(path)])
-        w = np.concatenate([w for _, _, w in iter_chunks(path)])
+        chunks = [(c.astype(np.float32), w) for _, c, w in iter_chunks(path)]
+        p, w = np.concatenate([c for c, _ in chunks]), np.concatenate([w for _, w in chunks])
         parts.append(p)
         probs.append(w / w.sum() * (fractions[name] if fractions else 1.0 / len(paths)))
     prob = np.concatenate(probs)
@@ -63,7 +63,7 @@ def write_resampled(out: Path, pool: np.ndarray, prob: np.ndarray, n: int, seed:
     rng = np.random.default_rng(seed)
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
-            ds = f.create_dataset("Particles", (n, N_OBJECTS, 4), np.float32, chunks=(4096, N_OBJECTS, 4))
+            ds = f.create_dataset("Particles", (n, N_OBJECTS, 4), np.float32, chunks=(max(1, min(n, 4096)), N_OBJECTS, 4))
             f.create_dataset("Particles_Names", data=np.array(PARTICLE_NAMES))
             f.create_dataset("Particles_Classes", data=np.array(CLASS_NAMES))
             with bar(f"writing {out.name}", n) as advance:

@@ -50,6 +50,20 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert "bit_accuracy.json" in s2["reports_not_shown"] and s2["bit_accuracy"]["all_exact"] is None
     assert "`bit_accuracy.json`: made from another design or RTL" in (build / "reports" / "summary.md").read_text()
 
+    # firmware changed behind the flow's back (a flipped HLS weight): compare reruns and `trigger run` exits 1
+    from typer.testing import CliRunner
+
+    from test_mutations import _flip_hls_weight
+    from trigger.cli import app
+
+    _flip_hls_weight(build)
+    res = CliRunner().invoke(app, ["run", "--config", str(cfg_path), "--build", str(build), "--no-resources",
+                                   "--rtl-events", "20000", "--sim-events", "0"])
+    assert res.exit_code == 1, res.output
+    assert "implementations disagree" in res.output
+    bad = [p["pair"] for p in json.loads((build / "reports" / "bit_accuracy.json").read_text())["pairs"] if p["mismatches"]]
+    assert bad and all("csim" in p for p in bad)
+
     raw = yaml.safe_load(cfg_path.read_text())
     raw["firmware"]["rates_khz"] = [20, 50, 100]
     cfg_path.write_text(yaml.safe_dump(raw))

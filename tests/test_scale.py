@@ -128,13 +128,15 @@ def test_evaluate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, cluster):
     assert one["background_test_events"] > 0 and one["thresholds"][0]["threshold_int"] > 0
 
 
-def test_bigdata_writes_a_seeded_adc2021_layout_and_its_config(tmp_path):
+def test_bigdata_writes_a_seeded_adc2021_layout_and_its_config(tiny, tmp_path):
     from bench.bigdata import main
     from trigger.config import load_config
     from trigger.data.io import read_events
 
-    main(["--out", str(tmp_path / "a"), "--background-events", "5000", "--signal-events", "300", "--max-training-events", "1000"])
-    main(["--out", str(tmp_path / "b"), "--background-events", "5000", "--signal-events", "300", "--max-training-events", "1000"])
+    _, build, _ = tiny
+    args = ["--config", str(build / "config.yaml"), "--background-events", "5000", "--signal-events", "300", "--max-training-events", "1000"]
+    main(["--out", str(tmp_path / "a"), *args])
+    main(["--out", str(tmp_path / "b"), *args])
     cfg = load_config(tmp_path / "a" / "config.yaml")
     assert list(cfg.data.background) == ["background"] and cfg.training.max_events == 1000
     assert cfg.data.dir == str((tmp_path / "a").resolve())
@@ -146,3 +148,26 @@ def test_bigdata_writes_a_seeded_adc2021_layout_and_its_config(tmp_path):
     assert np.all(a.particles[~present][:, :3] == 0)  # empty slots stay empty after smearing
     for name in cfg.data.signals:
         assert len(read_events(tmp_path / "a" / f"{name}.h5")) == 300
+
+
+def test_a_file_is_read_once_and_splits_are_index_selections(tiny, monkeypatch):
+    import trigger.data.stream as st
+    from trigger.data.dataset import load_sample, process_file, split_mask
+
+    cfg, _, _ = tiny
+    st.clear_words()
+    reads = []
+    real = st.read_selected
+    monkeypatch.setattr(st, "read_selected", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    parts = {s: load_sample(cfg, "bkgA", s, progress=False) for s in ("train", "val", "test")}
+    assert reads == [process_file(cfg.data, "bkgA")]  # one read for the three splits
+    whole = st.file_words(process_file(cfg.data, "bkgA"), cfg.units)
+    for s, part in parts.items():
+        assert np.array_equal(part.words, whole.words[split_mask(whole.total_events, cfg.data, s)])
+    # a changed file is read again
+    path = process_file(cfg.data, "bkgA")
+    import os
+
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1000))
+    load_sample(cfg, "bkgA", "test", progress=False)
+    assert len(reads) == 2

@@ -29,6 +29,8 @@ class Stage:
     background: bool = False  # runs in a thread beside the next stages (yosys is a separate process)
     sources: tuple[str, ...] = ()  # the tool's files (globs from the repository root) whose change reruns it
     outputs: tuple[str, ...] = ()  # files it owns (relative to the build): one missing reruns it
+    inputs: tuple[str, ...] = ()  # files of the build it checks or reads (globs): their bytes are in its key, so a
+    # design or RTL changed behind its back (by hand, another command) reruns it
 
 
 def sources_hash(patterns: tuple[str, ...]) -> str:
@@ -50,10 +52,22 @@ def _stamp_dir(build: Path) -> Path:
     return build / ".stamps"
 
 
+def inputs_hash(build: Path, patterns: tuple[str, ...]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for pattern in patterns:
+        for p in sorted(build.glob(pattern)):
+            if p.is_file():
+                h.update(str(p.relative_to(build)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _key(cfg: Config, st: Stage, build: Path, extra: str) -> str:
     import hashlib
 
-    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(st.sources)]
+    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(st.sources), inputs_hash(build, st.inputs)]
     for up in st.upstream:
         p = _stamp_dir(build) / f"{up}.json"
         parts.append(json.loads(p.read_text())["key"] if p.exists() else "missing")
@@ -129,6 +143,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return write_summary(cfg, build)
 
     common = ("trigger/config.py", "trigger/io_utils.py", "trigger/fixed.py")
+    rtl_files = ("rtl/src/*.v", "rtl/src/static/*.v")
     fw_src = ("trigger/design.py", "trigger/firmware/*.py", "firmware_templates/**/*", "emulator/*.py")
     stages = [
         Stage("data", ("data", "units"), (), check_data, sources=(*common, "trigger/data/*.py", "trigger/report.py"),
@@ -139,12 +154,13 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
               sources=(*common, "trigger/data/*.py", "trigger/evaluate.py", "trigger/scoring.py", "trigger/plots.py", "trigger/design.py", "trigger/firmware/network.py"),
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
         Stage("firmware", ("firmware",), ("evaluate",), firmware, sources=(*common, *fw_src),
-              outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json")),
+              outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"), inputs=("design.yaml",)),
         Stage("resources", (), ("firmware",), synth, background=True, sources=(*common, "trigger/firmware/resources.py"),
-              outputs=("reports/resources.json",)),
+              outputs=("reports/resources.json",), inputs=rtl_files),
         Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/data/*.py", "trigger/compare.py", "trigger/scoring.py"),
-              outputs=("reports/bit_accuracy.json",)),
-        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py"), outputs=("reports/sim.json",)),
+              outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
+        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py"), outputs=("reports/sim.json",),
+              inputs=("design.yaml", *rtl_files)),
     ]
     if not resources:
         stages = [s for s in stages if s.name != "resources"]

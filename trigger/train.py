@@ -196,7 +196,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         "input_saturation_train": sat,
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
-        "word_saturation_train": tr.saturation.counts,
+        "word_saturation_background_files": tr.saturation.counts,
         "history": {"vae": vae.history},
     }
     if baselines:

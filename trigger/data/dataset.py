@@ -11,7 +11,7 @@ import numpy as np
 
 from trigger.config import Config, DataConfig
 from trigger.data.io import DataError
-from trigger.data.stream import file_info, read_selected
+from trigger.data.stream import file_info, file_words
 from trigger.data.units import SaturationCount, to_words
 
 SPLITS = ("train", "val", "test")
@@ -61,28 +61,31 @@ def sample_index(n: int, data: DataConfig, split: str, k: int, seed: int, name: 
 
 def load_sample(cfg: Config, name: str, split: str, root: Path | None = None, path: Path | None = None,
                 max_events: int | None = None, seed: int = 0, progress: str | None | bool = None) -> Sample:
-    """One pass over the process's file; with max_events, a uniform seeded sample of the split whose weights
-    are scaled up so the process keeps its share of the mix."""
+    """The split of the process's file (its words read once per process, see stream.file_words); with max_events,
+    a uniform seeded sample of the split whose weights are scaled up so the process keeps its share of the mix.
+    `saturation` counts the whole file's saturated words."""
     path = path or process_file(cfg.data, name, root)
-    n = file_info(path).events
+    # every event of the file as words, read once per process; the split (or sample) is an index selection
+    held = file_words(path, cfg.units, progress)
+    n = held.total_events
     wanted = split_mask(n, cfg.data, split)
     in_split = int(wanted.sum())
     if max_events is not None and max_events < in_split:
         wanted = np.zeros(n, bool)
         wanted[sample_index(n, cfg.data, split, max_events, seed, name)] = True
-    sel = read_selected(path, cfg.units, lambda i: wanted[i], progress=progress if progress is not None else f"{name} ({split})")
-    if not len(sel.index):
+    idx = np.flatnonzero(wanted)
+    if not len(idx):
         raise DataError(f"{path}: no events in split {split!r} ({n} events)")
-    w = sel.weights
+    words, w = held.words[idx], held.weights[idx]
+    sat = held.saturation  # counted over the whole file
     if name in cfg.data.background:
-        if sel.total_weight <= 0:
+        if held.total_weight <= 0:
             raise DataError(f"{path}: field 'weights' sums to zero")
         # the share of the split, scaled so the whole file carries the process's fraction of the mix; a sample
         # carries the split's share
-        w = w / sel.total_weight * cfg.data.background[name].fraction * n / len(sel.index)
-    lf = sel.attrs.get("lepton_filter")
-    return Sample(name, sel.words, w, sel.saturation, None if lf is None else bool(lf),
-                  in_split if len(sel.index) < in_split else 0)
+        w = w / held.total_weight * cfg.data.background[name].fraction * n / len(idx)
+    lf = held.attrs.get("lepton_filter")
+    return Sample(name, words, w, sat, None if lf is None else bool(lf), in_split if len(idx) < in_split else 0)
 
 
 def load_background(cfg: Config, split: str, root: Path | None = None, max_events: int | None = None, seed: int = 0) -> Sample:
