@@ -114,6 +114,9 @@ def main(argv=None):
     raw["data"]["background"] = {"background": {"fraction": 1.0, "events": args.background_events}}
     raw["data"]["signals"] = signals
     raw["training"]["max_events"] = args.max_training_events
+    # the benchmark measures the flow at scale: a stage too deep for the clock by the logic-depth estimate is
+    # reported (resources.json, a warning) instead of stopping the run
+    raw["firmware"]["depth_check"] = "warn"
     from trigger.config import Config
 
     save_config(Config.model_validate(raw), args.out / "config.yaml")

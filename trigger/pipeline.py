@@ -87,6 +87,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
              rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000) -> dict:
     from trigger.data.dataset import process_file
     from trigger.data.io import DataError
+    from trigger.data.stream import clear_words
 
     root = root or ROOT
     build = Path(build)
@@ -193,6 +194,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             continue
         with stage(st.name, stage_seconds):
             st.run()
+        clear_words()  # the words a stage read are not kept for the next: memory stays one stage's worth
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
     for st, stamp, key, t0, fut in pending:
