@@ -29,30 +29,20 @@ class EventFile:
 
 
 def read_events(path: str | os.PathLike, max_events: int | None = None) -> EventFile:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {exc}") from None
-    with f:
-        if "Particles" not in f:
-            raise DataError(f"{path}: no dataset 'Particles' (keys: {sorted(f.keys())})")
-        ds = f["Particles"]
-        if ds.ndim != 3 or ds.shape[1:] != (N_OBJECTS, 4):
-            raise DataError(f"{path}: field 'Particles' has shape {ds.shape}, expected (N, {N_OBJECTS}, 4)")
-        if ds.shape[0] == 0:
-            raise DataError(f"{path}: field 'Particles' holds no events")
-        sl = slice(0, max_events)
+    """The whole file (or its first max_events) as float64 particles: for small files; large ones stream
+    (trigger.data.stream)."""
+    from trigger.data.stream import file_info
+
+    info = file_info(path)  # checks the file, its datasets and their shapes, naming what is wrong
+    sl = slice(0, max_events)
+    with h5py.File(info.path, "r") as f:
         try:
-            particles = np.asarray(ds[sl], dtype=np.float64)
-            weights = np.asarray(f["weights"][sl], dtype=np.float64) if "weights" in f else np.ones(len(particles))
+            particles = np.asarray(f["Particles"][sl], dtype=np.float64)
+            weights = np.asarray(f["weights"][sl], dtype=np.float64) if info.has_weights else np.ones(len(particles))
         except (OSError, RuntimeError) as exc:
             raise DataError(f"{path}: cannot read 'Particles' (truncated file?): {exc}") from None
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     validate(particles, weights, str(path))
-    return EventFile(particles, weights, attrs, str(path))
+    return EventFile(particles, weights, info.attrs, str(path))
 
 
 def validate(particles: np.ndarray, weights: np.ndarray, source: str, first_event: int = 0) -> None:
