@@ -85,9 +85,20 @@ def test_zero_bias_stream_rate():
 
 @pytest.fixture(scope="module")
 def cluster():
+    """Worker processes: every task and result crosses a process boundary, as on a real cluster."""
     from dask.distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A worker thread in this process (TensorFlow already imported: seconds, not a minute, for the test suite; one
+    thread, as Keras's predict is not promised thread-safe)."""
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc, Client(lc) as client:
         yield client
 
 
@@ -113,7 +124,7 @@ def _strip(r: dict) -> dict:
     return {k: v for k, v in r.items() if k not in ("seconds", "dask_scheduler")}
 
 
-def test_evaluate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, cluster):
+def test_evaluate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, thread_cluster):
     import shutil
 
     from trigger.evaluate import evaluate
@@ -122,7 +133,7 @@ def test_evaluate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, cluster):
     copy = tmp_path / "b"
     shutil.copytree(build, copy)
     one = json.loads(json.dumps(evaluate(cfg, copy, plots=False)))
-    dask = json.loads(json.dumps(evaluate(cfg, copy, plots=False, scheduler=cluster)))
+    dask = json.loads(json.dumps(evaluate(cfg, copy, plots=False, scheduler=thread_cluster)))
     assert dask["dask_scheduler"] and one["dask_scheduler"] is None
     assert _strip(one) == _strip(dask)
     assert one["background_test_events"] > 0 and one["thresholds"][0]["threshold_int"] > 0
