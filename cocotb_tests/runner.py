@@ -40,9 +40,16 @@ def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = No
         mixed = background = words
         weights = np.ones(len(words))
     elif has_model(build):
+        from trigger.data.stream import clear_words
+
         bkg = load_background(cfg, "test", root)
-        sigs = [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
+        clear_words()  # each file's words dropped once its split is taken
+        sigs = []
+        for s in cfg.data.signals:
+            sigs.append(load_sample(cfg, s, "test", root).words)
+            clear_words()
         pool = np.concatenate([bkg.words, *sigs])
+        del sigs
         mixed = pool[rng.permutation(len(pool))[:events]]
         take = rng.permutation(len(bkg.words))[:events]
         background, weights = bkg.words[take], bkg.weights[take]

@@ -133,7 +133,6 @@ def load_events(cfg: Config, input_file: str | None, root: Path | None, emu, tra
     """Words (streamed in, int16/int32), the ADC2021 file they came from (for the physics values before rounding,
     read later for the sample only) and a description: a file, the test events of a trained build, or, for an
     imported design with no file, random words over every input's full range."""
-    from trigger.data.dataset import load_background, load_sample
     from trigger.data.words import is_words_file, read_words
 
     if input_file:
@@ -143,8 +142,27 @@ def load_events(cfg: Config, input_file: str | None, root: Path | None, emu, tra
         rng = np.random.default_rng(7)
         return rng.integers(emu.word_min, emu.word_max + 1, size=(100_000, emu.n_inputs)), None, \
             ["100000 random words over each input's full range (imported design; pass --input for real events)"]
-    parts = [load_background(cfg, "test", root).words] + [load_sample(cfg, s, "test", root).words for s in cfg.data.signals]
-    return np.concatenate(parts), None, ["background test split"] + [f"{s} test split" for s in cfg.data.signals]
+    return test_words(cfg, root), None, ["background test split"] + [f"{s} test split" for s in cfg.data.signals]
+
+
+def test_words(cfg: Config, root: Path | None) -> np.ndarray:
+    """The test split of every process, background first, as one array. Each file's words are dropped as soon as
+    its split is taken (a 13.45M-event file's words are 1.5 GB; the split 0.6 GB)."""
+    from trigger.data.dataset import load_background, load_sample
+    from trigger.data.stream import clear_words
+
+    parts = [load_background(cfg, "test", root).words]
+    clear_words()
+    for s in cfg.data.signals:
+        parts.append(load_sample(cfg, s, "test", root).words)
+        clear_words()
+    out = np.empty((sum(len(p) for p in parts), parts[0].shape[1]), parts[0].dtype)
+    start = 0
+    while parts:  # filled part by part, each freed once copied
+        p = parts.pop(0)
+        out[start : start + len(p)] = p
+        start += len(p)
+    return out
 
 
 CHUNK = 262_144  # events per call of a leg: bounded memory whatever the number of events
