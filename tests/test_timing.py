@@ -60,3 +60,37 @@ def test_a_stage_too_deep_for_the_clock_fails_or_warns(tiny, tmp_path, monkeypat
     shallow = [dict(deep[0], lut_levels=3, carry_cells=2, estimate_ns=2.0)]
     monkeypatch.setattr(timing, "stage_depths", lambda *a, **k: shallow)
     assert write_resources(dst, cfg)["timing_estimate"]["fits_estimate"] is True
+
+
+ADDER = """module sq_sum (input clk, input [7:0] a, input [7:0] b, output reg [16:0] s);
+    always @(posedge clk) s <= a * a + b;
+endmodule
+"""
+
+
+@pytest.mark.parametrize("mapper", ["abc9", "abc"])
+def test_both_lut_mappers_map_every_gate(tmp_path, mapper):
+    """synth_xilinx as it is and with its map_luts step on classic abc: a fully mapped netlist (LUTs, carries,
+    FFs, no generic gates left), the squares in LUTs with -nodsp."""
+    import json
+
+    from trigger.firmware.resources import run_yosys, synth_commands
+
+    (tmp_path / "sq.v").write_text(ADDER)
+    script = f"read_verilog sq.v; {synth_commands('xcup', 'sq_sum', True, mapper)}; tee -q -o stat.json stat -json"
+    res = run_yosys(script, tmp_path, 600, "sq_sum")
+    assert res.returncode == 0, res.stderr
+    cells = json.loads((tmp_path / "stat.json").read_text())["modules"]["\\sq_sum"]["num_cells_by_type"]
+    assert sum(v for k, v in cells.items() if k.startswith("LUT")) > 0
+    assert cells.get("FDRE", 0) == 17
+    assert not [k for k in cells if k.startswith("$_") or k.startswith("DSP")], cells
+
+
+def test_a_yosys_run_past_its_timeout_names_the_way_out(tmp_path):
+    from trigger.firmware.resources import run_yosys, synth_commands
+
+    (tmp_path / "sq.v").write_text(ADDER)
+    with pytest.raises(RuntimeError, match=r"did not finish sq_sum within firmware.synth_timeout_s = 0.01 s.*lut_mapper: abc"):
+        run_yosys(f"read_verilog sq.v; {synth_commands('xcup', 'sq_sum', True, 'abc9')}", tmp_path, 0.01, "sq_sum")
+    with pytest.raises(ValueError, match="unknown lut_mapper"):
+        synth_commands("xcup", "sq_sum", True, "vpr")

@@ -246,6 +246,10 @@ class FirmwareConfig(Strict):
     square_in: Literal["dsp", "lut"] = "dsp"
     # yosys synth_xilinx families for the resource report: xcup UltraScale+, xcu UltraScale, xc7 7-series (Virtex-7)
     synth_families: list[Literal["xcup", "xcu", "xc7"]] = ["xcup"]
+    # yosys's LUT mapper: abc9 (synth_xilinx's own) or the classic abc (seconds where abc9 takes hours on
+    # one deep combinational stage, e.g. a whole encoder at 40 MHz); each yosys run is stopped after the timeout
+    lut_mapper: Literal["abc9", "abc"] = "abc9"
+    synth_timeout_s: PositiveFloat = 7200.0
     # the per-stage logic-depth estimate (with the resources): a stage estimated too slow for the clock is an
     # error (exit 1) or a warning in the reports
     depth_check: Literal["error", "warn"] = "error"

