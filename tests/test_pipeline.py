@@ -78,3 +78,16 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     from trigger.design import load_design
 
     assert load_design(build / "design.yaml").layers[0].weight_type.width == 5
+
+
+def test_an_isolated_stage_raises_its_own_error_here(tmp_path):
+    """train, evaluate and compare run in spawned processes (their memory goes back when they end); a failure
+    there comes back as the same exception, with the child's traceback attached."""
+    from emulator.model import EmulatorError
+    from trigger.pipeline import ROOT, run_isolated
+
+    with pytest.raises(EmulatorError, match="design file not found") as info:
+        run_isolated("compare", load_config(None), tmp_path / "no_build", ROOT, 10)
+    assert "in the compare stage's process" in "".join(info.value.__notes__)
+    with pytest.raises(ValueError, match="no isolated stage 'sim'"):
+        run_isolated("sim", load_config(None), tmp_path / "no_build", ROOT, 10)

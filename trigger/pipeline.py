@@ -83,6 +83,61 @@ def data_fingerprint(cfg: Config, root: Path | None) -> str:
     )
 
 
+def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
+    if name == "train":
+        from trigger.train import train
+
+        train(cfg, build, root)
+    elif name == "evaluate":
+        from trigger.evaluate import evaluate
+
+        evaluate(cfg, build, root)
+    elif name == "compare":
+        from trigger.compare import compare
+
+        compare(cfg, build, rtl_events=rtl_events, root=root)
+    else:
+        raise ValueError(f"no isolated stage {name!r}")
+
+
+def _child(conn, *args) -> None:
+    import traceback
+
+    try:
+        _stage_call(*args)
+        conn.send(None)
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
+        tb = traceback.format_exc()
+        try:
+            conn.send((exc, tb))
+        except Exception:  # an exception that does not pickle
+            conn.send((RuntimeError(f"{type(exc).__name__}: {exc}"), tb))
+    finally:
+        conn.close()
+
+
+def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
+    """Run a stage in a fresh process (spawned: no forked TensorFlow), so that the memory it held goes back to
+    the system when it ends and the next stage starts from nothing; its exception is raised here."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, name, cfg, build, root, rtl_events), name=f"trigger-{name}")
+    proc.start()
+    send.close()
+    try:
+        msg = recv.recv()
+    except EOFError:
+        msg = (RuntimeError(f"the {name} stage's process died (exit code {proc.exitcode}, e.g. killed for memory)"), "")
+    proc.join()
+    if msg is not None:
+        exc, tb = msg
+        if tb:
+            exc.add_note(f"in the {name} stage's process:\n{tb}")
+        raise exc
+
+
 def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, root: Path | None = None,
              rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000) -> dict:
     from trigger.data.dataset import process_file
@@ -105,14 +160,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return data_report(cfg, build, root)
 
     def train():
-        from trigger.train import train as _train
-
-        return _train(cfg, build, root)
+        run_isolated("train", cfg, build, root, rtl_events)
 
     def evaluate():
-        from trigger.evaluate import evaluate as _evaluate
-
-        return _evaluate(cfg, build, root)
+        run_isolated("evaluate", cfg, build, root, rtl_events)
 
     def firmware():
         from trigger.firmware.build import build_firmware
@@ -125,9 +176,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return write_resources(build, cfg)
 
     def compare():
-        from trigger.compare import compare as _compare
-
-        return _compare(cfg, build, rtl_events=rtl_events, root=root)
+        run_isolated("compare", cfg, build, root, rtl_events)
 
     def quick_sim():
         from cocotb_tests.runner import run_sim
@@ -156,7 +205,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
         Stage("firmware", ("firmware",), ("evaluate",), firmware, sources=(*common, *fw_src),
               outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"), inputs=("design.yaml",)),
-        Stage("resources", (), ("firmware",), synth, background=True, sources=(*common, "trigger/firmware/resources.py"),
+        Stage("resources", ("firmware",), ("firmware",), synth, background=True,
+              sources=(*common, "trigger/firmware/resources.py", "trigger/firmware/timing.py", "trigger/firmware/build.py"),
               outputs=("reports/resources.json",), inputs=rtl_files),
         Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/data/*.py", "trigger/compare.py", "trigger/scoring.py"),
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
@@ -194,7 +244,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             continue
         with stage(st.name, stage_seconds):
             st.run()
-        clear_words()  # the words a stage read are not kept for the next: memory stays one stage's worth
+        clear_words()  # words a stage read here are not kept for the next (train, evaluate, compare: own processes)
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
     for st, stamp, key, t0, fut in pending:
