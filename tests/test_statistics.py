@@ -83,3 +83,19 @@ def test_thresholds_are_checked_on_an_independent_split(tiny):
     for t in json.loads((build / "reports" / "physics.json").read_text())["thresholds"]:
         assert t["independent_split"].startswith("val") and t["independent_rate_uncertainty_khz"] >= 0
         assert "independent_rate_khz" in t
+
+
+def test_thin_curve_keeps_its_own_points_and_both_ends():
+    from trigger.scoring import roc, thin_curve
+
+    rng = np.random.default_rng(3)
+    bkg, sig = rng.normal(0, 1, 200_000), rng.normal(1, 1, 50_000)
+    fpr, tpr, _ = roc(bkg, np.ones(len(bkg)), sig)
+    f, t = thin_curve(fpr, tpr, points=1000)
+    assert len(f) <= 1002 and len(f) < len(fpr)
+    assert (f[0], t[0]) == (fpr[0], tpr[0]) and (f[-1], t[-1]) == (fpr[-1], tpr[-1])
+    pos = np.searchsorted(fpr, f)
+    assert np.array_equal(fpr[pos], f) and np.all(np.isin(t, tpr))  # a subset of the curve's own points
+    assert (f > 0).sum() and f[f > 0].min() <= 1e-4  # the low-rate end, where triggers live, is kept
+    small = (fpr[:10], tpr[:10])
+    assert thin_curve(*small) is not None and np.array_equal(thin_curve(*small)[0], small[0])

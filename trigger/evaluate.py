@@ -11,7 +11,8 @@ from trigger.config import Config
 from trigger.data.io import DataError
 from trigger.data.units import SaturationCount
 from trigger.io_utils import write_json
-from trigger.scoring import efficiency, rate_uncertainty, roc, software_scores, threshold_for_fraction, weighted_pass_fraction
+from trigger.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
+                             weighted_pass_fraction)
 
 PRIMARY = "encoder_mu2"
 BASELINE_LABELS = {
@@ -72,7 +73,7 @@ def score_performance(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray, rates
     for r, thr in zip(rates, thresholds):
         e, de = efficiency(sig, thr)
         effs[f"{r:g}"] = {"efficiency": e, "uncertainty": de}
-    return {"auc": auc, "efficiency": effs}, (fpr, tpr)
+    return {"auc": auc, "efficiency": effs}, thin_curve(fpr, tpr)
 
 
 _SCORERS: dict = {}
