@@ -51,6 +51,16 @@ def data_report(cfg: Config, build: Path, root: Path | None = None) -> dict:
     return info
 
 
+def _depth_line(est: dict | None) -> str:
+    if not est or not est.get("deepest_stage"):
+        return "- Timing estimate: no current report (run `trigger firmware --resources`)"
+    d = est["deepest_stage"]
+    verdict = "fits the clock by the estimate" if est["fits_estimate"] else "**TOO DEEP for the clock by the estimate**"
+    return (f"- **Timing ESTIMATE** (logic depth, not a timing analysis): deepest stage {d['stage']}, {d['lut_levels']} LUT "
+            f"levels + {d['carry_cells']} carry cells, about {d['estimate_ns']:.2f} ns against {est['clock_period_ns']:.3f} ns: "
+            f"{verdict}; Vivado's number: `rtl/timing_ooc.tcl`")
+
+
 def write_summary(cfg: Config, build: str | Path) -> dict:
     build = Path(build)
     rep = build / "reports"
@@ -124,6 +134,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
             "ffs": res.get("ffs"),
             "dsps": res.get("dsps"),
             "carry": res.get("carry"),
+            "timing_estimate": res.get("timing_estimate"),
             "da4ml_cost": fw.get("da4ml_cost"),
             "hashes": fw.get("hashes"),
         },
@@ -176,6 +187,7 @@ def render_summary(s: dict, rates: list[str]) -> str:
         if s["bit_accuracy"]["events"] else "- Bit accuracy: no current report (run `trigger compare`)",
         f"- **Resources** (yosys synth_xilinx): LUT {f['luts']}, FF {f['ffs']}, CARRY {f['carry']}, DSP {f['dsps']} "
         f"(da4ml estimate {f['da4ml_cost']})" if f["luts"] is not None else "- Resources: no current report (run `trigger firmware --resources`)",
+        _depth_line(f.get("timing_estimate")),
         f"- **Stream rate** the background stands for: {s['stream_rate_khz']:.6g} kHz ({s.get('stream_rate_note')})"
         if s.get("stream_rate_khz") else "- Stream rate: no physics evaluation in this build (an imported design)",
         f"- **Current build**: design sha256 {str(s['current_hashes'].get('design_sha256'))[:16]}, RTL sha256 "
