@@ -94,3 +94,13 @@ def test_a_yosys_run_past_its_timeout_names_the_way_out(tmp_path):
         run_yosys(f"read_verilog sq.v; {synth_commands('xcup', 'sq_sum', True, 'abc9')}", tmp_path, 0.01, "sq_sum")
     with pytest.raises(ValueError, match="unknown lut_mapper"):
         synth_commands("xcup", "sq_sum", True, "vpr")
+
+
+def test_the_summary_flags_a_stage_too_deep():
+    from trigger.report import _depth_line
+
+    est = {"clock_period_ns": 4.167, "fits_estimate": False,
+           "deepest_stage": {"stage": "trigger_core_stage1", "lut_levels": 7, "carry_cells": 14, "estimate_ns": 4.29}}
+    assert "TOO DEEP for the clock by the estimate" in _depth_line(est) and "4.29 ns against 4.167 ns" in _depth_line(est)
+    assert "fits the clock by the estimate" in _depth_line(dict(est, fits_estimate=True))
+    assert "no current report" in _depth_line(None)
