@@ -128,9 +128,12 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: in
     send.close()
     try:
         msg = recv.recv()
-    except EOFError:
-        msg = (RuntimeError(f"the {name} stage's process died (exit code {proc.exitcode}, e.g. killed for memory)"), "")
+        died = False
+    except EOFError:  # it died before sending: its exit code is known once joined
+        msg, died = None, True
     proc.join()
+    if died:
+        msg = (RuntimeError(f"the {name} stage's process died (exit code {proc.exitcode}, e.g. killed for memory)"), "")
     if msg is not None:
         exc, tb = msg
         if tb:
