@@ -1,4 +1,4 @@
-"""The design file (`trigger-design/1`): everything the firmware computes, in one YAML or JSON file.
+"""The design file (`trigger-design/1` and `/2`): everything the firmware computes, in one YAML or JSON file.
 
 It is the seam of the tool: training + evaluation write `build/design.yaml` for our own models, `trigger
 import` writes it for a design from outside, and every firmware stage (emulator, HLS, RTL, simulation)
@@ -10,6 +10,9 @@ Semantics (what assigning to an `ap_fixed` means in Vitis HLS C++, hls4ml's orde
            in order; y_j = cast(result, acc_j); z_j = cast(activation_type, relu(y_j) or y_j)
     score = balanced tree (hls4ml nnet::reduce) of sum_type additions over cast(sum, cast(square, mu_i^2))
     bit_k = raw(score) >= raw_k
+
+Format 2 states the same as a graph of hls4ml-style nodes (trigger/graph.py: node kinds, their semantics and
+their validation); a format-1 file loads as the equivalent graph (dense + relu/linear per layer, square, sum).
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ import yaml
 from trigger.fixed import FixedType, FixedTypeError
 
 FORMAT = "trigger-design/1"
-MAX_WIDTH = 32  # every intermediate of the emulator stays exact in int64 with this
+FORMAT_GRAPH = "trigger-design/2"
+# Every implementation holds a 48-bit type exactly (the emulator's int64, da4ml's and the C simulation's float64
+# read-out below 2^53); products must also fit int64 once aligned (checked per node, 62 bits).
+MAX_WIDTH = 48
 MAX_PARAM_WIDTH = 24  # weights and biases pass through a float32 Keras model on their way into hls4ml
 ACTIVATIONS = ("relu", "linear")
 
@@ -85,12 +91,56 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Design:
+    """A design. Format 1 gives `layers` and a `Score`; format 2 gives `nodes` and the score node's name. Either
+    way `nodes` is the graph every implementation follows (derived from the layers for format 1)."""
+
     name: str
     inputs: list[InputWord]
     scaling: Scaling
     layers: list[Layer]
-    score: Score
+    score: "Score | str"
     thresholds: list[Threshold] = field(default_factory=list)
+    nodes: tuple = ()
+    expose: str | None = None  # the tensor the firmware outputs beside the score (its `mu` port)
+
+    def __post_init__(self):
+        from trigger.graph import nodes_from_layers
+
+        if isinstance(self.score, Score):
+            nodes, score, expose = nodes_from_layers(self.layers, self.score)
+            object.__setattr__(self, "nodes", tuple(nodes))
+            object.__setattr__(self, "_score_name", score)
+            object.__setattr__(self, "_expose", expose)
+        else:
+            object.__setattr__(self, "nodes", tuple(self.nodes))
+            object.__setattr__(self, "_score_name", self.score)
+            object.__setattr__(self, "_expose", self.expose or self.node(self.score).inputs[0])
+        object.__setattr__(self, "_by_name", {n.name: n for n in self.nodes})
+
+    @property
+    def format(self) -> str:
+        return FORMAT if isinstance(self.score, Score) else FORMAT_GRAPH
+
+    def node(self, name: str):
+        return {n.name: n for n in self.nodes}[name]
+
+    def tensor_type(self, name: str) -> FixedType:
+        return self.scaling.output if name == "input" else self._by_name[name].type
+
+    def tensor_size(self, name: str) -> int:
+        return self.n_inputs if name == "input" else self._by_name[name].size
+
+    @property
+    def score_node(self):
+        return self._by_name[self._score_name]
+
+    @property
+    def score_type(self) -> FixedType:
+        return self.score_node.type
+
+    @property
+    def exposed(self) -> str:
+        return self._expose
 
     @property
     def n_inputs(self) -> int:
@@ -98,11 +148,12 @@ class Design:
 
     @property
     def latent(self) -> int:
-        return self.layers[-1].n_out
+        """How many values the firmware outputs beside the score (the exposed tensor, mu for format 1)."""
+        return self.tensor_size(self.exposed)
 
     @property
     def mu_type(self) -> FixedType:
-        return self.layers[-1].activation_type
+        return self.tensor_type(self.exposed)
 
     @property
     def word_min(self) -> np.ndarray:
@@ -115,30 +166,41 @@ class Design:
     def threshold_raw(self) -> np.ndarray:
         """Thresholds clamped once into [min, max + 1] of the score type: every implementation compares these
         (min or below: always fires; above max: never)."""
-        t = self.score.sum_type
+        t = self.score_type
         return np.array([min(max(th.raw, t.int_min), t.int_max + 1) for th in self.thresholds], dtype=np.int64)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{n.op} {n.name}({n.size})" for n in self.nodes)
+        return f"{self.n_inputs} inputs -> {kinds}; score {self._score_name}"
 
     def to_dict(self) -> dict:
         def vals(raw, t: FixedType):
             return (np.asarray(raw, dtype=np.float64) * t.lsb).tolist()
 
         s = self.scaling
-        return {
-            "format": FORMAT,
+        d = {
+            "format": self.format,
             "name": self.name,
             "inputs": [{"name": i.name, "type": i.type.hls()} for i in self.inputs],
             "scaling": {"offset": vals(s.offset, s.offset_type), "offset_type": s.offset_type.hls(),
                         "shift": [int(x) for x in s.shift], "intermediate": s.intermediate.hls(), "output": s.output.hls()},
-            "layers": [
+        }
+        if isinstance(self.score, Score):
+            d["layers"] = [
                 {"name": L.name, "weight": vals(L.weight, L.weight_type), "bias": vals(L.bias, L.bias_type),
                  "weight_type": L.weight_type.hls(), "bias_type": L.bias_type.hls(), "accum_type": L.accum_type.hls(),
                  "result_type": L.result_type.hls(), "activation": L.activation, "activation_type": L.activation_type.hls()}
                 for L in self.layers
-            ],
-            "score": {"square_type": self.score.square_type.hls(), "sum_type": self.score.sum_type.hls()},
-            "thresholds": [{"name": t.name, "raw": int(t.raw)} | ({"rate_khz": t.rate_khz} if t.rate_khz is not None else {})
-                           for t in self.thresholds],
-        }
+            ]
+            d["score"] = {"square_type": self.score.square_type.hls(), "sum_type": self.score.sum_type.hls()}
+        else:
+            d["nodes"] = [n.to_dict() for n in self.nodes]
+            d["score"] = self.score
+            if self.expose is not None:
+                d["expose"] = self.expose
+        d["thresholds"] = [{"name": t.name, "raw": int(t.raw)} | ({"rate_khz": t.rate_khz} if t.rate_khz is not None else {})
+                           for t in self.thresholds]
+        return d
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
@@ -214,9 +276,15 @@ class _Reader:
 
 def design_from_dict(d: dict, source: str = "<design>") -> Design:
     r = _Reader(source)
-    r.mapping(d, "", ("format", "inputs", "scaling", "layers", "score"), ("name", "thresholds"))
-    if d["format"] != FORMAT:
-        r.fail("format", f"expected {FORMAT!r}, got {d['format']!r}")
+    if not isinstance(d, dict):
+        r.fail("", "expected a mapping at the top level")
+    if d.get("format") not in (FORMAT, FORMAT_GRAPH):
+        r.fail("format", f"expected {FORMAT!r} or {FORMAT_GRAPH!r}, got {d.get('format')!r}")
+    graph = d["format"] == FORMAT_GRAPH
+    if graph:
+        r.mapping(d, "", ("format", "inputs", "scaling", "nodes", "score"), ("name", "thresholds", "expose"))
+    else:
+        r.mapping(d, "", ("format", "inputs", "scaling", "layers", "score"), ("name", "thresholds"))
     if not isinstance(d["inputs"], list) or not d["inputs"]:
         r.fail("inputs", "expected a non-empty list of {name, type}")
     inputs = []
@@ -238,6 +306,13 @@ def design_from_dict(d: dict, source: str = "<design>") -> Design:
     scaling = Scaling(r.on_grid(s["offset"], offset_type, "scaling.offset", (n,)), offset_type, shift, intermediate,
                       r.type(s["output"], "scaling.output"))
 
+    if graph:
+        from trigger.graph import read_nodes
+
+        nodes, score_name, expose = read_nodes(r, d, n)
+        design = Design(str(d.get("name") or "trigger"), inputs, scaling, [], score_name, _thresholds(r, d), nodes, expose)
+        _check_exact_int64(design, r)
+        return design
     if not isinstance(d["layers"], list) or not d["layers"]:
         r.fail("layers", "expected a non-empty list of dense layers")
     layers, n_in = [], n
@@ -266,7 +341,12 @@ def design_from_dict(d: dict, source: str = "<design>") -> Design:
 
     sc = r.mapping(d["score"], "score", ("square_type", "sum_type"))
     score = Score(r.type(sc["square_type"], "score.square_type"), r.type(sc["sum_type"], "score.sum_type"))
+    design = Design(str(d.get("name") or "trigger"), inputs, scaling, layers, score, _thresholds(r, d))
+    _check_exact_int64(design, r)
+    return design
 
+
+def _thresholds(r: "_Reader", d: dict) -> list[Threshold]:
     thresholds = []
     for k, t in enumerate(d.get("thresholds") or []):
         r.mapping(t, f"thresholds[{k}]", ("name", "raw"), ("rate_khz",))
@@ -278,26 +358,24 @@ def design_from_dict(d: dict, source: str = "<design>") -> Design:
     tnames = [t.name for t in thresholds]
     if len(set(tnames)) != len(tnames):
         r.fail("thresholds", f"duplicate threshold name {next(x for x in tnames if tnames.count(x) > 1)!r}")
-    design = Design(str(d.get("name") or "trigger"), inputs, scaling, layers, score, thresholds)
-    _check_exact_int64(design, r)
-    return design
+    return thresholds
 
 
 def _check_exact_int64(d: Design, r: _Reader) -> None:
-    """Every intermediate the emulator forms (aligned products, squares, aligned words) must fit in int64."""
+    """Every intermediate the emulator forms (aligned words, products aligned to their accumulator) must fit int64."""
     s = d.scaling
     for k, i in enumerate(d.inputs):
         f = max(i.type.frac, s.offset_type.frac)
         if max(i.type.width + f - i.type.frac, s.offset_type.width + f - s.offset_type.frac) + 1 > 62:
             r.fail(f"inputs[{k}]", "word and offset aligned need more than 62 bits")
-    x_t = s.output
-    for k, L in enumerate(d.layers):
-        pf = x_t.frac + L.weight_type.frac
-        if x_t.width + L.weight_type.width + max(L.accum_type.frac - pf, 0) > 62:
-            r.fail(f"layers[{k}].accum_type", "products aligned to the accumulator need more than 62 bits")
-        x_t = L.activation_type
-    if 2 * x_t.width + max(d.score.square_type.frac - 2 * x_t.frac, 0) > 62:
-        r.fail("score.square_type", "squares aligned to the square type need more than 62 bits")
+    from trigger.graph import product_width
+
+    for k, n in enumerate(d.nodes):
+        bits = product_width(d, n)
+        if bits > 62:
+            where = f"layers[{k // 2}].accum_type" if d.format == FORMAT and n.op == "dense" else (
+                "score.square_type" if d.format == FORMAT else f"nodes[{k}]")
+            r.fail(where, f"products aligned to their type need {bits} bits: more than the 62 every implementation holds exactly")
 
 
 def load_design(path: str | Path) -> Design:
@@ -306,13 +384,14 @@ def load_design(path: str | Path) -> Design:
         path = path / "design.yaml"
     if not path.is_file():
         raise DesignError(f"{path}: design file not found (run `trigger evaluate` for a trained model or `trigger import`)")
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise DesignError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
     try:
         d = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise DesignError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
-    if not isinstance(d, dict):
-        raise DesignError(f"{path}: expected a mapping at the top level")
     return design_from_dict(d, str(path))
 
 

@@ -57,20 +57,23 @@ def cast(v, t: FixedType):
         return v.quantize(k, i, f, o.value, "TRN")
     if o is Overflow.SAT_SYM:
         return v.quantize(k, i, f, "SAT_SYM" if t.signed else "SAT", "TRN")
-    # SAT_ZERO: any value outside the range gives 0
+    # SAT_ZERO: any value outside the range gives 0. Built from ReLUs and 0/1 sign bits, not msb_mux: da4ml
+    # 0.5.2's msb_mux gave wrong values where its operands carry different scale factors (a left-shifted input,
+    # a negated comparison), which made the random designs' Verilog inexact.
     wrapped = v.quantize(k, i, f, "WRAP", "TRN")
-    over, under = v > t.max_value, v < t.min_value
-    if over is False and under is False:
+    if v.low >= t.min_value and v.high <= t.max_value:
         return wrapped
-    from decimal import Decimal
-
-    qint = (min(wrapped.low, Decimal(0)), max(wrapped.high, Decimal(0)), wrapped.step)
-    for flag in (over, under):
-        if flag is True:
-            return wrapped.quantize(k, i, f, "WRAP", "TRN") * 0.0
-        if flag is not False:
-            wrapped = flag.msb_mux(0.0, wrapped, qint=qint)
-    return wrapped
+    if v.low > t.max_value or v.high < t.min_value:
+        return wrapped * 0.0
+    half = 2.0 ** (-f - 1)  # the differences below are never 0: v lies on a grid of 2^-f
+    out = 0.0
+    if v.high > t.max_value:
+        out = out + _bit((t.max_value + half - v).is_negative())
+    if v.low < t.min_value:
+        out = out + _bit((v - (t.min_value + -half)).is_negative())
+    big = 2.0 ** (i + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
+    kill = out * big
+    return (wrapped - kill).relu() - (-wrapped - kill).relu()
 
 
 def _cast_all(x, t: FixedType):
