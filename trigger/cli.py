@@ -197,11 +197,12 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     cfg = _load(config, build)
     _save_cfg(cfg, build)
     from trigger.firmware.build import LatencyBudgetError
+    from trigger.firmware.rtl import RTLBuildError
     from trigger.firmware.timing import TimingEstimateError
 
     try:
         s = build_firmware(cfg, build, resources=resources)
-    except (LatencyBudgetError, TimingEstimateError) as exc:
+    except (LatencyBudgetError, TimingEstimateError, RTLBuildError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
     typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
@@ -227,7 +228,7 @@ def import_(design: Optional[Path] = typer.Argument(None, help="A trigger-design
         d = import_keras(keras, hls4ml_config, spec, build)
     else:
         d = import_design(design, build)
-    typer.echo(f"design {d.name!r}: {d.n_inputs} inputs, layers {[L.n_out for L in d.layers]}, thresholds "
+    typer.echo(f"design {d.name!r} ({d.format}): {d.summary()}; thresholds "
                f"{[t.name for t in d.thresholds]} -> {build / 'design.yaml'}")
 
 

@@ -27,6 +27,16 @@ def rtl_outputs(o: np.ndarray, emu) -> Outputs:
     return Outputs(np.rint(o[:, :L] * 2.0**mf), np.rint(o[:, L] * 2.0**emu.score_type.frac), np.rint(o[:, L + 1 :]))
 
 
+def _ir_width(comb) -> int:
+    """The widest value (bits) in da4ml's combinational graph."""
+    widest = 0
+    for op in comb.ops:
+        q = op.qint
+        span = (float(q.max) - float(q.min)) / float(q.step) if float(q.step) > 0 else 0.0
+        widest = max(widest, int(np.ceil(np.log2(span + 1))) + int(float(q.min) < 0))
+    return widest
+
+
 def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Inputs physics rarely makes: field maxima, empty, single objects, random words, saturating drives; with a
     pool of events, also those whose scores sit at each threshold T-1, T, T+1 and at the highest score."""
@@ -46,19 +56,24 @@ def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
             single.append(e)
     cases["single_object"] = np.array(single)
     cases["random_full_range"] = rng.integers(lo, hi + 1, size=(20000, n))
-    # drive each first-layer unit (and the latent units through it) to its extremes: every word at the end
-    # of its range that pushes the unit's sum up (or down), so accumulators and the score saturate or wrap
-    w0 = emu.layers[0].weight
-    drives = []
-    for j in range(w0.shape[1]):
-        for sign in (1, -1):
-            drives.append(np.where(sign * w0[:, j] > 0, hi, lo))
-    chain = w0  # the latent units through every layer, ReLUs ignored: a direction that drives mu hard
-    for layer in emu.layers[1:]:
-        chain = chain @ layer.weight
-    for j in range(chain.shape[1]):
-        for sign in (1, -1):
-            drives.append(np.where(sign * chain[:, j] > 0, hi, lo))
+    # drive each unit of the first dense node on the input (and the units after it, through the dense nodes that
+    # follow in a chain) to its extremes: every word at the end of its range that pushes the unit's sum up (or
+    # down), so accumulators and the score saturate or wrap
+    dense = [x for x in emu.design.nodes if x.op == "dense"]
+    drives = [np.where(w > 0, hi, lo) for w in (np.ones(n), -np.ones(n))]
+    if dense and dense[0].inputs[0] == "input":
+        w0 = dense[0].weight
+        for j in range(w0.shape[1]):
+            for sign in (1, -1):
+                drives.append(np.where(sign * w0[:, j] > 0, hi, lo))
+        chain = w0  # ReLUs ignored: a direction that drives the later units hard
+        for layer in dense[1:]:
+            if layer.weight.shape[0] != chain.shape[1]:
+                break
+            chain = chain @ layer.weight
+        for j in range(chain.shape[1]):
+            for sign in (1, -1):
+                drives.append(np.where(sign * chain[:, j] > 0, hi, lo))
     cases["saturating_drive"] = np.array(drives)
     if pool is not None:
         cases["threshold_edges"] = threshold_edges(emu, np.concatenate([pool, *cases.values()]))[0]
@@ -274,7 +289,11 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
     in_lsb = np.array([i.type.lsb for i in emu.design.inputs])
 
+    wide = _ir_width(comb) > 32
+
     def da4ml_ir(w):
+        if wide:  # da4ml 0.5.2's C++ interpreter (predict) returns wrong values past 32 bits: its Python one, row by row
+            return rtl_outputs(np.array([np.asarray(comb(list(r)), dtype=np.float64) for r in w * in_lsb]).reshape(len(w), -1), emu)
         return rtl_outputs(comb.predict(w * in_lsb, n_threads=1), emu)
 
     legs["da4ml_ir"] = da4ml_ir

@@ -1,6 +1,6 @@
 // Generated from firmware_templates/hls/trigger_top.cpp; do not edit by hand.
 // The design's whole firmware function: raw input words -> cast(output, cast(intermediate, word - offset) >> shift)
-// -> hls4ml dense layers -> score = nnet::reduce of cast(sum_t, cast(square_t, mu*mu)) -> raw(score) >= threshold.
+// -> the design's network and score ({{NETWORK_KIND}}) -> raw(score) >= threshold.
 #include "trigger_top.h"
 
 #include "{{PROJECT}}.h"
@@ -17,17 +17,7 @@ void trigger_top(const word_t words[TRIGGER_N_INPUTS], trigger_mu_t mu[TRIGGER_N
 #pragma HLS ARRAY_PARTITION variable = x complete
     // one line per input: its word type, offset and shift (the shift moves raw bits inside trigger_mid_t)
 {{SCALING}}
-    {{PROJECT}}(x, mu);
-
-    trigger_score_t terms[TRIGGER_N_LATENT];
-#pragma HLS ARRAY_PARTITION variable = terms complete
-    for (int j = 0; j < TRIGGER_N_LATENT; j++) {
-#pragma HLS UNROLL
-        trigger_square_t sq = mu[j] * mu[j];
-        terms[j] = sq;
-    }
-    nnet::Op_add<trigger_score_t> add;
-    score[0] = nnet::reduce<trigger_score_t, TRIGGER_N_LATENT, nnet::Op_add<trigger_score_t> >(terms, add);
+{{NETWORK_AND_SCORE}}
 
     // thresholds in raw units of trigger_score_t, clamped once into its range (see thresholds.h)
 {{THRESHOLD_CODE}}

@@ -103,7 +103,7 @@ def _scaling_lines(design: Design) -> str:
 
 
 def _threshold_lines(design: Design) -> str:
-    t = design.score.sum_type
+    t = design.score_type
     lines = []
     for k, raw in enumerate(design.threshold_raw()):
         if raw <= t.int_min:
@@ -116,14 +116,43 @@ def _threshold_lines(design: Design) -> str:
     return "\n".join(lines) or "    (void)bits;"
 
 
+_FORMAT1_SCORE = """    {project}(x, mu);
+
+    trigger_score_t terms[TRIGGER_N_LATENT];
+#pragma HLS ARRAY_PARTITION variable = terms complete
+    for (int j = 0; j < TRIGGER_N_LATENT; j++) {{
+#pragma HLS UNROLL
+        trigger_square_t sq = mu[j] * mu[j];
+        terms[j] = sq;
+    }}
+    nnet::Op_add<trigger_score_t> add;
+    score[0] = nnet::reduce<trigger_score_t, TRIGGER_N_LATENT, nnet::Op_add<trigger_score_t> >(terms, add);"""
+
+
 def write_hls(cfg: Config, design: Design, out: Path) -> object:
-    """Write build/hls: the hls4ml project, the trigger wrapper, thresholds and vendor scripts."""
+    """Write build/hls: the network (hls4ml's converter for format-1 designs, the node-by-node graph for format 2),
+    the trigger wrapper, thresholds and vendor scripts."""
+    from trigger.design import FORMAT
+
     if out.exists():
         shutil.rmtree(out)
-    hm = convert(cfg, design, out)
-    hm.write()
-    in_t, mu_t = _top_types(out)
     s = design.scaling
+    if design.format == FORMAT:
+        hm = convert(cfg, design, out)
+        hm.write()
+        in_t, mu_t = _top_types(out)
+        network = _FORMAT1_SCORE.format(project=PROJECT)
+        kind = "hls4ml dense layers; score = nnet::reduce of cast(sum_t, cast(square_t, mu*mu))"
+        square_t, score_t = design.score.square_type.hls(), design.score.sum_type.hls()
+    else:
+        from trigger.firmware.hls_graph import copy_hls4ml_headers, write_graph
+
+        hm = None
+        copy_hls4ml_headers(out / "firmware")
+        in_t, mu_t, _ = write_graph(design, out / "firmware")
+        network = f"    {PROJECT}(x, mu, score);"
+        kind = f"the design's graph node by node in firmware/{PROJECT}.cpp; score = node {design.score_node.name!r}"
+        square_t, score_t = design.score_type.hls(), design.score_type.hls()
     names = ", ".join(f"{t.name} {t.raw}" for t in design.thresholds) or "none"
     values = {
         "PROJECT": PROJECT,
@@ -136,10 +165,12 @@ def write_hls(cfg: Config, design: Design, out: Path) -> object:
         "MID_T": s.intermediate.hls(),
         "INPUT_T": in_t,
         "MU_T": mu_t,
-        "SQUARE_T": design.score.square_type.hls(),
-        "SCORE_T": design.score.sum_type.hls(),
-        "SCORE_FRAC": design.score.sum_type.frac,
+        "SQUARE_T": square_t,
+        "SCORE_T": score_t,
+        "SCORE_FRAC": design.score_type.frac,
         "SCALING": _scaling_lines(design),
+        "NETWORK_AND_SCORE": network,
+        "NETWORK_KIND": kind,
         "THRESHOLDS": ", ".join(str(int(x)) for x in design.threshold_raw()) or "0",
         "THRESHOLD_LIST": names,
         "PART": cfg.firmware.part,
@@ -154,6 +185,8 @@ def write_hls(cfg: Config, design: Design, out: Path) -> object:
 def fix_stamp(out: Path, design: Design) -> None:
     """hls4ml stamps each write with a random id; replace it with one derived from the design, so the
     same design gives byte-identical files."""
+    if not (out / "hls4ml_config.yml").exists():  # a graph design's project is ours alone: nothing random in it
+        return
     m = re.search(r"^Stamp:\s*'?([0-9a-f]+)'?\s*$", (out / "hls4ml_config.yml").read_text(), re.M)
     if not m:
         return

@@ -16,6 +16,10 @@ TOP = "trigger_core"  # da4ml's pipelined core
 WRAPPER = "trigger_top"  # our reset/valid wrapper around it
 
 
+class RTLBuildError(ValueError):
+    """A node the RTL generator cannot build exactly; the message names it."""
+
+
 def _kif(t: FixedType):
     return int(t.signed), t.integer - int(t.signed), t.frac
 
@@ -23,6 +27,18 @@ def _kif(t: FixedType):
 def _bit(b):
     """A 0/1 that da4ml may have decided statically (a Python bool) as something arithmetic accepts."""
     return float(b) if isinstance(b, (bool, np.bool_)) else b
+
+
+def _narrow(v, t: FixedType):
+    """A value past 30 bits, before its rounding cast to t, with whole multiples of a power of two above t's range
+    dropped (rounding that ignores the sign commutes with that; WRAP then gives the same bits). da4ml 0.5.2 rounds
+    and saturates such wide values wrongly (its interpreter and its Verilog; found on AXOL1TL v5's 37-bit score
+    accumulator), so every other case is refused, naming the cast, rather than built wrong."""
+    ti = _kif(t)[1]
+    if t.overflow is Overflow.WRAP and t.rounding in (Rounding.RND, Rounding.RND_CONV, Rounding.RND_MIN_INF):
+        return v.quantize(1, ti + 1, v.kif[2], "WRAP", "TRN")
+    raise ValueError(f"a {int(sum(v.kif))}-bit value cast to {t.hls()}: rounding ({t.rounding}) with {t.overflow} of values "
+                     "past 30 bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/rtl.py)")
 
 
 def cast(v, t: FixedType):
@@ -33,6 +49,9 @@ def cast(v, t: FixedType):
     """
     k, i, f = _kif(t)
     kv, iv, fv = v.kif
+    if fv > f and t.rounding is not Rounding.TRN and kv + iv + fv > 30:
+        v = _narrow(v, t)
+        kv, iv, fv = v.kif
     if fv > f and t.rounding is not Rounding.TRN:
         step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
         r = t.rounding
@@ -49,10 +68,10 @@ def cast(v, t: FixedType):
         elif r is Rounding.RND_CONV:  # ties to even: up only when the kept LSB is odd
             odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
             v = v + (half - step) + odd * (2.0 * step)
+    o = t.overflow
     if fv > f:
         kv, iv, _ = v.kif
         v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
-    o = t.overflow
     if o is Overflow.WRAP or o is Overflow.SAT:
         return v.quantize(k, i, f, o.value, "TRN")
     if o is Overflow.SAT_SYM:
@@ -88,32 +107,27 @@ def _const(value: float, like):
     return FixedVariable.from_const(value, hwconf=like.hwconf, _factor=1)
 
 
-def _dense(x, L, plan):
-    """One hls4ml latency dense layer. Where every product, the bias and every partial sum are exact in
-    accum_t (or it wraps, order-free), one constant-matrix multiply (da4ml's CMVM); otherwise cast by cast in
-    hls4ml's order: slower logic, the same bits."""
-    from da4ml.trace import FixedVariableArray
-
-    acc = L.accum_type
-    w = L.weight.astype(np.float64) * L.weight_type.lsb
-    b = L.bias.astype(np.float64) * L.bias_type.lsb
-    if plan.summed:
+def _dense(x, n, proof):
+    """One hls4ml latency dense node. Where every product, the bias and every partial sum are exact in accum_t
+    (or it wraps, order-free), one constant-matrix multiply (da4ml's CMVM); otherwise cast by cast in hls4ml's
+    order: slower logic, the same bits."""
+    acc = n.accum_type
+    w = n.weight.astype(np.float64) * n.weight_type.lsb
+    b = n.bias.astype(np.float64) * n.bias_type.lsb
+    if proof.summed:
         y = x @ w + b
-        if not plan.acc_never_overflows:
-            y = _cast_all(y, acc)
+        y = list(np.ravel(y._vars))
+        if not proof.acc_never_overflows:
+            y = [cast(v, acc) for v in y]
     else:
         xs = np.ravel(x._vars)
-        outs = []
-        for j in range(L.n_out):
+        y = []
+        for j in range(n.weight.shape[1]):
             total = cast(_const(b[j], xs[0]), acc)
-            for i in range(L.n_in):
+            for i in range(n.weight.shape[0]):
                 total = cast(total + cast(xs[i] * w[i, j], acc), acc)
-            outs.append(total)
-        y = FixedVariableArray(np.array(outs), x.solver_options)
-    y = _cast_all(y, L.result_type)
-    if L.activation == "relu":
-        y = y.relu()
-    return _cast_all(y, L.activation_type)
+            y.append(total)
+    return [cast(v, n.type) for v in y]
 
 
 def _tree(vals: list, t: FixedType):
@@ -127,13 +141,51 @@ def _tree(vals: list, t: FixedType):
     return cast(_tree(vals[:left], t) + _tree(vals[left:], t), t)
 
 
+def _node(n, args: list[list], arrays: dict, analysis) -> list:
+    """One graph node as traced values (lists of da4ml variables); the rules of trigger/graph.py."""
+    t = n.type
+    if n.op == "dense":
+        return _dense(arrays[n.inputs[0]](), n, analysis.dense[n.name])
+    a = args[0]
+    if n.op == "relu":
+        return [cast(v.relu(), t) for v in a]
+    if n.op == "linear":
+        return [cast(v, t) for v in a]
+    if n.op == "square":
+        return [cast(v * v, t) for v in a]
+    if n.op == "sum":
+        return [_tree([cast(v, t) for v in a], t)]
+    b = args[1]
+    if n.op == "add":
+        return [cast(x + y, t) for x, y in zip(a, b)]
+    if n.op == "subtract":
+        return [cast(x - y, t) for x, y in zip(a, b)]
+    if n.op == "multiply":
+        return [cast(x * y, t) for x, y in zip(a, b)]
+    if n.op == "dot":
+        # where interval analysis proves no product or partial sum overflows accum_t, those casts are left out:
+        # the same bits, and no WRAP on a value past 32 bits, which da4ml 0.5.2 gets wrong (its interpreter and
+        # its Verilog both: seen on AXOL1TL v5's 37-bit accumulator)
+        acc = n.accum_type
+        exact_p = not analysis.overflows(n.name, "products")
+        exact_s = not analysis.overflows(n.name, "accum")
+        total = None
+        for x, y in zip(a, b):
+            p = x * y
+            if not (exact_p and p.kif[2] <= acc.frac):
+                p = cast(p, acc)
+            total = p if total is None else (total + p if exact_s else cast(total + p, acc))  # acc starts at 0: 0 + p is p
+        return [cast(total, t)]
+    raise ValueError(f"node {n.name!r}: the RTL generator cannot build a {n.op!r} node")
+
+
 def trace(design: Design):
-    """The whole design as a da4ml combinational graph: outputs are mu..., score, bits..."""
-    from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
+    """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits..."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
-    from emulator.model import Emulator
+    from trigger.intervals import analyse
 
-    emu = Emulator(design)  # its interval analysis decides which layers can be one CMVM
+    analysis = analyse(design)  # decides which dense nodes can be one CMVM
     n = design.n_inputs
     inp = FixedVariableArrayInput(n, hwconf=HWConfig(1, -1, -1))
     kif = np.array([_kif(i.type) for i in design.inputs], dtype=np.int64)
@@ -144,11 +196,20 @@ def trace(design: Design):
     # the shift moves raw bits inside the intermediate: right = floor, left = wrap
     x = _cast_all(x * np.exp2(-s.shift.astype(np.float64)), s.intermediate.with_modes())
     x = _cast_all(x, s.output)
-    for L, plan in zip(design.layers, emu.plans):
-        x = _dense(x, L, plan)
-    mu = list(np.ravel(x._vars))
-    sq_t, sum_t = design.score.square_type, design.score.sum_type
-    score = _tree([cast(cast(m * m, sq_t), sum_t) for m in mu], sum_t)
+    vals = {"input": list(np.ravel(x._vars))}
+    opts = x.solver_options
+
+    def as_array(name):
+        return lambda: FixedVariableArray(np.array(vals[name]), opts)
+
+    for node in design.nodes:
+        try:
+            vals[node.name] = _node(node, [vals[i] for i in node.inputs], {i: as_array(i) for i in node.inputs}, analysis)
+        except ValueError as exc:
+            raise RTLBuildError(f"design {design.name!r}: node {node.name!r} ({node.op}): {exc}") from exc
+    mu = vals[design.exposed]
+    score = vals[design.score_node.name][0]
+    sum_t = design.score_type
     bits = []
     for raw in design.threshold_raw():  # scores lie on the LSB grid: score > raw - 1  <=>  score >= raw
         b = score > (int(raw) - 1) * sum_t.lsb

@@ -22,6 +22,8 @@ def render(text: str, values: dict, source: str) -> str:
 def render_tree(kind: str, out: Path, values: dict) -> list[Path]:
     """Render every file of firmware_templates/<kind>/ into out/, keeping relative paths."""
     src = TEMPLATES / kind
+    if not src.is_dir() or not any(src.iterdir()):
+        raise FileNotFoundError(f"template folder {src} is missing or empty: the installation is incomplete")
     written = []
     for path in sorted(src.rglob("*")):
         if path.is_file():
