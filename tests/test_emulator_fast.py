@@ -1,4 +1,5 @@
-"""The emulator's fast path (casts proven to be no-ops left out, float32 where exact) against its full path."""
+"""The emulator's float path (exact integers held in float32/float64, casts proven to be no-ops left out) against
+its int64 path."""
 
 import dataclasses
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from emulator import Emulator, EmulatorError
-from emulator.model import _FastPath
+from emulator.nodes import FloatOps, NodeRunner
 from trigger.compare import edge_cases
 
 
@@ -21,23 +22,21 @@ def test_fast_path_equals_full_path(tiny, dtype):
     _, build, _ = tiny
     emu = Emulator.load(build)
     assert emu.fast is not None, "the tiny build's accumulators are sized exactly: the fast path must apply"
-    emu.fast = _FastPath.plan(emu, dtype)
-    assert emu.fast.dtype is dtype
+    emu.fast = NodeRunner(emu.design, emu.analysis, FloatOps(dtype))
     words = _inputs(emu)
     emu.CHUNK = 5000  # several blocks and a ragged last one
     for fast, full in zip(emu.run(words), emu.run_full(words)):
         assert fast.dtype == np.int64 and np.array_equal(fast, full)
 
 
-def test_narrow_accumulator_falls_back_to_the_full_path(tiny):
-    """An accumulator too narrow for its sums wraps: the fast path must step aside, and the wrap must show."""
+def test_narrow_accumulator_wraps_on_both_paths(tiny):
+    """An accumulator too narrow for its sums wraps: both paths must show the wrap, identically."""
     _, build, _ = tiny
     emu = Emulator.load(build)
     d = emu.design
     acc = d.layers[0].accum_type
     narrow_acc = dataclasses.replace(acc, width=acc.width - 6, integer=acc.integer - 6)
     narrow = Emulator(dataclasses.replace(d, layers=[dataclasses.replace(d.layers[0], accum_type=narrow_acc, result_type=narrow_acc)] + d.layers[1:]))
-    assert narrow.fast is None
     words = edge_cases(emu)["saturating_drive"]
     assert not np.array_equal(narrow.run(words)[0], emu.run(words)[0])
     assert all(np.array_equal(a, b) for a, b in zip(narrow.run(words), narrow.run_full(words)))

@@ -1,0 +1,250 @@
+"""Graph designs (`trigger-design/2`): validation by key path, and random graphs of every node kind with random
+types over every rounding x overflow mode through every implementation: the emulator's int64 and float paths,
+the HLS C simulation (g++ with hls4ml's ap_types), da4ml's graph and the emitted Verilog (Verilator)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator import Emulator
+from trigger.design import DesignError, design_from_dict, save_design
+from trigger.fixed import Overflow, Rounding
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MODES = list(itertools.product(Rounding, Overflow))
+
+
+def _t(rng, signed=None, wmax=12, mode=None):
+    w = int(rng.integers(4, wmax + 1))
+    i = int(rng.integers(1, w))
+    r, o = mode if mode is not None else MODES[int(rng.integers(len(MODES)))]
+    return f"ap_{'' if (signed if signed is not None else rng.integers(2)) else 'u'}fixed<{w},{i},AP_{r},AP_{o}>"
+
+
+def _on_grid(rng, shape, frac: int, lim: int):
+    return (rng.integers(-lim, lim + 1, size=shape) * 2.0**-frac).tolist()
+
+
+def random_graph(seed: int) -> dict:
+    """A small graph with a skip connection, a merge, linear hidden layers and a dot or sum score; every type
+    random, the modes drawn so that the seeds together cover all 28 rounding x overflow pairs."""
+    rng = np.random.default_rng(seed)
+    mode = lambda k: MODES[(seed * 7 + k) % len(MODES)]  # noqa: E731
+    n = 6
+    merge = ["add", "subtract", "multiply"][seed % 3]
+    nodes = [
+        {"name": "d1", "op": "dense", "input": "input", "weight": _on_grid(rng, (n, 5), 3, 12), "bias": _on_grid(rng, 5, 2, 6),
+         "weight_type": "ap_fixed<6,3>", "bias_type": "ap_fixed<6,4>", "accum_type": _t(rng, True, 14, mode(0)), "result_type": _t(rng, True, 12, mode(1))},
+        {"name": "r1", "op": "relu", "input": "d1", "type": _t(rng, None, 10, mode(2))},
+        {"name": "d2", "op": "dense", "input": "r1", "weight": _on_grid(rng, (5, 4), 2, 6), "bias": _on_grid(rng, 4, 2, 5),
+         "weight_type": "ap_fixed<5,3>", "bias_type": "ap_fixed<5,3>", "accum_type": _t(rng, True, 14, mode(3)), "result_type": _t(rng, True, 12, mode(4))},
+        {"name": "lin", "op": "linear", "input": "d2", "type": _t(rng, True, 10, mode(5))},
+        {"name": "skip", "op": "dense", "input": "input", "weight": _on_grid(rng, (n, 4), 3, 8), "bias": _on_grid(rng, 4, 2, 4),
+         "weight_type": "ap_fixed<6,3>", "bias_type": "ap_fixed<5,3>", "accum_type": _t(rng, True, 14, mode(6)), "result_type": _t(rng, True, 10, mode(7))},
+        {"name": "merge", "op": merge, "inputs": ["lin", "skip"], "type": _t(rng, True, 12, mode(8))},
+    ]
+    if seed % 2:
+        nodes.append({"name": "score", "op": "dot", "inputs": ["merge", "lin"], "accum_type": _t(rng, True, 16, mode(9)), "type": _t(rng, True, 12, mode(10))})
+    else:
+        nodes += [{"name": "sq", "op": "square", "input": "merge", "type": _t(rng, False, 12, mode(9))},
+                  {"name": "score", "op": "sum", "input": "sq", "type": _t(rng, False, 10, mode(10))}]
+    return {
+        "format": "trigger-design/2", "name": f"graph{seed}",
+        "inputs": [{"name": f"w{i}", "type": "ap_uint<7>" if i % 2 else "ap_int<6>"} for i in range(n)],
+        "scaling": {"offset": [3, -2, 0, 5, 1, 0], "offset_type": "ap_int<8>", "shift": [2, 1, 0, 3, -1, 2],
+                    "intermediate": "ap_fixed<14,10>", "output": _t(rng, True, 10, mode(11))},
+        "nodes": nodes, "score": "score",
+        "thresholds": [{"name": "low", "raw": -3}, {"name": "mid", "raw": 5}, {"name": "high", "raw": 40}],
+    }
+
+
+def _words(emu, n=20000, seed=0):
+    from trigger.compare import edge_cases
+
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
+
+
+def _ir(design, words):
+    from trigger.compare import Outputs, rtl_outputs
+    from trigger.firmware.rtl import trace
+
+    _, comb = trace(design)
+    lsb = np.array([i.type.lsb for i in design.inputs])
+    return Outputs(*vars(rtl_outputs(comb.predict(words * lsb, n_threads=1), Emulator(design))).values())
+
+
+def _csim(design, tmp: Path):
+    from trigger.config import load_config
+    from trigger.firmware.hls import CSim, compile_csim, write_hls
+
+    write_hls(load_config(None), design, tmp / "hls")
+    compile_csim(tmp / "hls")
+    return CSim(tmp / "hls", design.n_inputs, design.latent, len(design.thresholds))
+
+
+def _equal(ref, got, what):
+    for a, b, name in zip(ref, got, ("exposed", "score", "bits")):
+        assert np.array_equal(np.asarray(a), np.asarray(b)), f"{what}: {name}: {int((np.asarray(a) != np.asarray(b)).sum())} values differ"
+
+
+# seed 3's da4ml graph (and its Verilog) differ from the emulator and the C simulation, which agree: an open RTL
+# defect this generator found (see the README's "Known gaps"); strict, so a fix shows up as a failure to remove this.
+RTL_OPEN = pytest.mark.xfail(strict=True, reason="open RTL defect found by this generator on seed 3 (README, Known gaps)")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, pytest.param(3, marks=RTL_OPEN), 4, 5])
+def test_random_graph_exact_in_emulator_csim_and_da4ml(seed, tmp_path):
+    d = design_from_dict(random_graph(seed))
+    emu = Emulator(d)
+    words = _words(emu, seed=seed)
+    ref = emu.run_full(words)
+    _equal(ref, emu.run(words), "emulator float path")
+    _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
+    ir = _ir(d, words)
+    _equal(ref, (ir.mu, ir.score, ir.bits), "da4ml graph")
+
+
+def test_random_graphs_cover_every_mode_and_really_overflow():
+    """The seeds together use all 28 rounding x overflow pairs, and the casts really overflow on the test words."""
+    seen = set()
+    overflowing = 0
+    for seed in range(6):
+        d = design_from_dict(random_graph(seed))
+        for n in d.nodes:
+            for t in (n.type, n.accum_type):
+                if t is not None:
+                    seen.add((t.rounding, t.overflow))
+        overflowing += len(Emulator(d).analysis.may_overflow)
+    assert len(seen) == 28, f"modes missing: {set(MODES) - seen}"
+    assert overflowing >= 20
+
+
+def test_a_wrong_cast_in_the_graph_is_caught(tmp_path):
+    """The comparison can fail: the C simulation of a design with one node's rounding changed differs."""
+    g = random_graph(1)
+    d = design_from_dict(g)
+    emu = Emulator(d)
+    words = _words(emu, seed=1)
+    other = copy.deepcopy(g)
+    other["nodes"][-1]["type"] = "ap_fixed<4,1,AP_TRN,AP_WRAP>"  # the score node, far narrower: it must wrap
+    got = _csim(design_from_dict(other), tmp_path).run(words)
+    assert not np.array_equal(emu.run(words)[1], got[1])
+
+
+def test_random_graph_verilog_with_wrapper(tmp_path):
+    """One random graph through `trigger firmware` and the emitted Verilog (reset/valid wrapper) under Verilator."""
+    from trigger.config import load_config
+    from trigger.firmware.build import build_firmware
+    from trigger.firmware.verilog_sim import VerilogSim
+
+    d = design_from_dict(random_graph(1))
+    build = tmp_path / "b"
+    save_design(d, build / "design.yaml")
+    build_firmware(load_config(None), build)
+    emu = Emulator(d)
+    words = _words(emu, n=5000, seed=1)
+    got = VerilogSim(build).run(words, emu.mu_type.frac, emu.score_type.frac)
+    _equal(emu.run(words), got, "Verilog")
+
+
+# ------------------------------------------------------------------------------------------- validation
+def _graph():
+    return random_graph(0)
+
+
+@pytest.mark.parametrize("edit,msg", [
+    (lambda d: d["nodes"][5].update(inputs=["lin", "relu8"]), r"nodes\[5\]\.inputs\[1\]: unknown tensor 'relu8'"),
+    (lambda d: d["nodes"][2].update(weight=d["nodes"][2]["weight"][:3]), r"nodes\[2\]\.weight: 3 rows, its input 'r1' has 5 values"),
+    (lambda d: d.update(score="merge"), r"score: node 'merge' has 4 values"),
+    (lambda d: d["nodes"][1].update(input="lin"), r"nodes\[1\]\.input: unknown tensor 'lin' \(a node may only read tensors named before it\)"),
+    (lambda d: d["nodes"][1].update(op="tanh"), r"nodes\[1\]\.op: 'tanh'"),
+    (lambda d: d["nodes"][1].update(type="ap_fixed<52,20>"), r"nodes\[1\]\.type: 52 bits"),
+    (lambda d: d["nodes"][5].update(inputs=["lin", "r1"]), r"nodes\[5\]\.inputs: 'lin' has 4 values, 'r1' has 5"),
+    (lambda d: d["nodes"][1].update(name="d1"), r"nodes\[1\]\.name: 'd1' is already a tensor name"),
+    (lambda d: d["nodes"][1].update(extra=1), r"nodes\[1\]\.extra: unknown key"),
+])
+def test_graph_validation_names_the_key(edit, msg):
+    d = _graph()
+    edit(d)
+    with pytest.raises(DesignError, match=msg):
+        design_from_dict(d, "g.yaml")
+
+
+def test_unused_node_is_a_warning():
+    d = _graph()
+    d["nodes"].append({"name": "spare", "op": "relu", "input": "d1", "type": "ap_ufixed<8,4>"})
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        design_from_dict(d, "g.yaml")
+    assert any("nodes[8] ('spare'): unused" in str(x.message) for x in w)
+
+
+def test_graph_round_trips_and_format1_is_the_same_graph():
+    d = design_from_dict(_graph())
+    again = design_from_dict(d.to_dict())
+    assert again.sha256() == d.sha256()
+    f1 = SHARED / "random_designs" / "r2" / "design.yaml"
+    if not f1.exists():
+        pytest.skip(f"{f1.parent} absent: the format-1 half of this test needs ../shared/random_designs")
+    from trigger.design import load_design
+
+    one = load_design(f1)
+    assert [n.op for n in one.nodes] == ["dense", "linear", "dense", "linear", "square", "sum"]
+
+
+# ------------------------------------------------------------------------------------------- shared data
+def _shared(path: str) -> Path:
+    p = SHARED / path
+    if not p.exists():
+        pytest.skip(f"{p} absent: this test needs the real designs in ../shared/")
+    return p
+
+
+@pytest.mark.parametrize("name", ["r2", "r4", "r6"])
+def test_shared_random_designs_exact_in_emulator_and_da4ml(name):
+    """The three format-1 designs on which the RTL was inexact (SAT_ZERO via da4ml's msb_mux): now equal."""
+    from trigger.design import load_design
+
+    folder = _shared(f"random_designs/{name}")
+    d = load_design(folder / "design.yaml")
+    words = np.load(folder / "words.npy")
+    exp = np.load(folder / "expected.npz")
+    emu = Emulator(d)
+    want = (exp["mu"], exp["score"], exp["bits"])
+    _equal(want, emu.run(words), "emulator")
+    _equal(want, emu.run_full(words), "emulator int64")
+    ir = _ir(d, words.astype(np.int64))
+    _equal(want, (ir.mu, ir.score, ir.bits), "da4ml graph")
+
+
+def test_axol1tl_v5_reproduces_the_2025_test_vector(tmp_path):
+    """Every AXO bit (421-427) of the shared 2025 vector, on all 3564 crossings, in the emulator and the C simulation."""
+    from trigger.data.testvectors import MuonPhi, PtHalving, read_testvector
+    from trigger.design import load_design
+
+    d = load_design(_shared("axol1tl/axol1tl_v5.design.yaml"))
+    tv = read_testvector(_shared("axol1tl/L1Menu_Collisions2025_v1_0_0_TestVector_ttBar_v5p0p1.txt"), MuonPhi.extrapolated, PtHalving.emulator)
+    ref = tv.algo_bits[:, 421:428].astype(np.int64)
+    emu = Emulator(d)
+    mu, score, bits = emu.run(tv.words)
+    assert np.array_equal(bits, ref)
+    assert [int(c) for c in ref.sum(axis=0)] == [3374, 3254, 3064, 2792, 2117, 258, 205]
+    _equal((mu, score, bits), emu.run_full(tv.words), "emulator int64")
+    _equal((mu, score, bits), _csim(d, tmp_path).run(tv.words), "C simulation")
+
+
+def test_axol1tl_v5_rtl_refuses_the_wide_score_cast():
+    """da4ml 0.5.2 rounds and saturates values past 30 bits wrongly; the RTL generator stops, naming the node."""
+    from trigger.design import load_design
+    from trigger.firmware.rtl import RTLBuildError, trace
+
+    d = load_design(_shared("axol1tl/axol1tl_v5.design.yaml"))
+    with pytest.raises(RTLBuildError, match=r"node 'score' \(dot\): a \d+-bit value cast to ap_fixed<18,14,AP_RND_CONV,AP_SAT>"):
+        trace(d)
