@@ -75,15 +75,15 @@ def shift_raw(raw: np.ndarray, shift: np.ndarray, t: FixedType) -> np.ndarray:
     return np.where(shift >= 0, right, left)
 
 
-def tree_sum(cols: list[np.ndarray], t: FixedType) -> np.ndarray:
-    """hls4ml's nnet::reduce with Op_add<T>: a balanced tree, every addition cast to t (same LSB: overflow only)."""
+def tree_sum(cols: list[np.ndarray], t: FixedType, wrap=None) -> np.ndarray:
+    """hls4ml's nnet::reduce with Op_add<T>: a balanced tree, every addition cast to t (same LSB: overflow only);
+    `wrap` replaces the int64 overflow (the float path passes its own)."""
+    wrap = wrap or overflow
     n = len(cols)
     if n == 1:
         return cols[0]
-    if n == 2:
-        return overflow(cols[0] + cols[1], t)
-    left = 1 << ((n - 1).bit_length() - 1)  # pow2(floorlog2(n - 1))
-    return overflow(tree_sum(cols[:left], t) + tree_sum(cols[left:], t), t)
+    left = 1 << ((n - 1).bit_length() - 1)  # pow2(floorlog2(n - 1)); 1 when n == 2
+    return wrap(tree_sum(cols[:left], t, wrap) + tree_sum(cols[left:], t, wrap), t)
 
 
 def round_scaled(x: np.ndarray, rounding) -> np.ndarray:

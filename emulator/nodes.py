@@ -80,16 +80,14 @@ class FloatOps:
         return self.overflow(v, t) if may_overflow else v
 
     def tree_sum(self, cols, t: FixedType, may_overflow: bool = True):
-        n = len(cols)
-        if n == 1:
+        if len(cols) == 1:
             return cols[0]
         if not may_overflow:
             total = cols[0]
             for c in cols[1:]:
                 total = total + c
             return total
-        left = 1 << ((n - 1).bit_length() - 1)  # nnet::reduce's split: pow2(floorlog2(n - 1))
-        return self.overflow(self.tree_sum(cols[:left], t) + self.tree_sum(cols[left:], t), t)
+        return int_tree_sum(cols, t, self.overflow)
 
 
 def _round(v, mode: Rounding):

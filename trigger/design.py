@@ -114,15 +114,16 @@ class Design:
         else:
             object.__setattr__(self, "nodes", tuple(self.nodes))
             object.__setattr__(self, "_score_name", self.score)
-            object.__setattr__(self, "_expose", self.expose or self.node(self.score).inputs[0])
         object.__setattr__(self, "_by_name", {n.name: n for n in self.nodes})
+        if not isinstance(self.score, Score):
+            object.__setattr__(self, "_expose", self.expose or self.node(self.score).inputs[0])
 
     @property
     def format(self) -> str:
         return FORMAT if isinstance(self.score, Score) else FORMAT_GRAPH
 
     def node(self, name: str):
-        return {n.name: n for n in self.nodes}[name]
+        return self._by_name[name]
 
     def tensor_type(self, name: str) -> FixedType:
         return self.scaling.output if name == "input" else self._by_name[name].type
@@ -260,6 +261,18 @@ class _Reader:
             self.fail(path, "values must be finite numbers")
         return a
 
+    def dense_params(self, item: dict, p: str, n_in: int, rows_msg) -> tuple:
+        """(weight_type, bias_type, weight, bias) of a dense layer or node, raw; rows_msg(rows) words a row-count error."""
+        wt, bt = self.type(item["weight_type"], f"{p}.weight_type"), self.type(item["bias_type"], f"{p}.bias_type")
+        for key, t in (("weight_type", wt), ("bias_type", bt)):
+            if t.width > MAX_PARAM_WIDTH:
+                self.fail(f"{p}.{key}", f"{t.width} bits: weights and biases of at most {MAX_PARAM_WIDTH} bits are supported")
+        w_arr = self.array(item["weight"], f"{p}.weight", 2)
+        if w_arr.shape[0] != n_in:
+            self.fail(f"{p}.weight", rows_msg(w_arr.shape[0]))
+        weight = self.on_grid(item["weight"], wt, f"{p}.weight", w_arr.shape)
+        return wt, bt, weight, self.on_grid(item["bias"], bt, f"{p}.bias", (w_arr.shape[1],))
+
     def on_grid(self, v, t: FixedType, path: str, shape: tuple[int, ...]) -> np.ndarray:
         a = self.array(v, path, len(shape))
         if a.shape != shape:
@@ -320,15 +333,8 @@ def design_from_dict(d: dict, source: str = "<design>") -> Design:
     for k, L in enumerate(d["layers"]):
         p = f"layers[{k}]"
         r.mapping(L, p, keys)
-        wt, bt = r.type(L["weight_type"], f"{p}.weight_type"), r.type(L["bias_type"], f"{p}.bias_type")
-        for key, t in (("weight_type", wt), ("bias_type", bt)):
-            if t.width > MAX_PARAM_WIDTH:
-                r.fail(f"{p}.{key}", f"{t.width} bits: weights and biases of at most {MAX_PARAM_WIDTH} bits are supported")
-        w_arr = r.array(L["weight"], f"{p}.weight", 2)
-        if w_arr.shape[0] != n_in:
-            r.fail(f"{p}.weight", f"expected {n_in} rows (the inputs of this layer), got {w_arr.shape[0]}")
-        weight = r.on_grid(L["weight"], wt, f"{p}.weight", w_arr.shape)
-        bias = r.on_grid(L["bias"], bt, f"{p}.bias", (w_arr.shape[1],))
+        wt, bt, weight, bias = r.dense_params(L, p, n_in, lambda rows: f"expected {n_in} rows (the inputs of this layer), got {rows}")
+        w_arr = weight
         if L["activation"] not in ACTIVATIONS:
             r.fail(f"{p}.activation", f"{L['activation']!r}: one of {', '.join(ACTIVATIONS)}")
         layers.append(Layer(str(L["name"]), weight, bias, wt, bt, r.type(L["accum_type"], f"{p}.accum_type"),

@@ -111,8 +111,6 @@ def product_width(design, n: Node) -> int:
 
 def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
     """Parse and validate `nodes`, `score` and `expose` of a format-2 file; `r` names key paths (design._Reader)."""
-    from trigger.design import MAX_PARAM_WIDTH
-
     if not isinstance(d["nodes"], list) or not d["nodes"]:
         r.fail("nodes", "expected a non-empty list of nodes")
     sizes: dict[str, int] = {"input": n_inputs}
@@ -146,16 +144,8 @@ def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
         if len(ins) == 2 and sizes[ins[1]] != n_in:
             r.fail(f"{p}.inputs", f"{ins[0]!r} has {n_in} values, {ins[1]!r} has {sizes[ins[1]]}: they must be equal")
         if op == "dense":
-            wt, bt = r.type(item["weight_type"], f"{p}.weight_type"), r.type(item["bias_type"], f"{p}.bias_type")
-            for key, t in (("weight_type", wt), ("bias_type", bt)):
-                if t.width > MAX_PARAM_WIDTH:
-                    r.fail(f"{p}.{key}", f"{t.width} bits: weights and biases of at most {MAX_PARAM_WIDTH} bits are supported")
-            w_arr = r.array(item["weight"], f"{p}.weight", 2)
-            if w_arr.shape[0] != n_in:
-                r.fail(f"{p}.weight", f"{w_arr.shape[0]} rows, its input {ins[0]!r} has {n_in} values")
-            weight = r.on_grid(item["weight"], wt, f"{p}.weight", w_arr.shape)
-            bias = r.on_grid(item["bias"], bt, f"{p}.bias", (w_arr.shape[1],))
-            node = Node(name, op, tuple(ins), r.type(item["result_type"], f"{p}.result_type"), int(w_arr.shape[1]), weight, bias, wt, bt,
+            wt, bt, weight, bias = r.dense_params(item, p, n_in, lambda rows: f"{rows} rows, its input {ins[0]!r} has {n_in} values")
+            node = Node(name, op, tuple(ins), r.type(item["result_type"], f"{p}.result_type"), int(weight.shape[1]), weight, bias, wt, bt,
                         r.type(item["accum_type"], f"{p}.accum_type"))
         else:
             size = 1 if op in ("sum", "dot") else n_in
