@@ -29,45 +29,81 @@ def _bit(b):
     return float(b) if isinstance(b, (bool, np.bool_)) else b
 
 
-def _narrow(v, t: FixedType):
-    """A value past 30 bits, before its rounding cast to t, with whole multiples of a power of two above t's range
-    dropped (rounding that ignores the sign commutes with that; WRAP then gives the same bits). da4ml 0.5.2 rounds
-    and saturates such wide values wrongly (its interpreter and its Verilog; found on AXOL1TL v5's 37-bit score
-    accumulator), so every other case is refused, naming the cast, rather than built wrong."""
-    ti = _kif(t)[1]
-    if t.overflow is Overflow.WRAP and t.rounding in (Rounding.RND, Rounding.RND_CONV, Rounding.RND_MIN_INF):
-        return v.quantize(1, ti + 1, v.kif[2], "WRAP", "TRN")
-    raise ValueError(f"a {int(sum(v.kif))}-bit value cast to {t.hls()}: rounding ({t.rounding}) with {t.overflow} of values "
-                     "past 30 bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/rtl.py)")
+WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) and wraps into wide outputs wrongly
+
+
+def _round_step(v, t: FixedType):
+    """v plus the correction that makes truncation to t's LSB round as t.rounding says (da4ml truncates or rounds
+    half up only): half an LSB, minus one input step where ties go down, plus a step back where the sign or the
+    kept LSB says so. Built from additions, the sign bit and one narrow slice: exact at any width."""
+    f = t.frac
+    fv = v.kif[2]
+    if fv <= f or t.rounding is Rounding.TRN:
+        return v
+    step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
+    r = t.rounding
+    if r is Rounding.RND:
+        return v + half
+    if r is Rounding.RND_MIN_INF:
+        return v + (half - step)
+    if r is Rounding.TRN_ZERO:
+        return v + _bit(v.is_negative()) * (one - step)
+    if r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
+        return v + (half - step) + _bit(v.is_negative()) * step
+    if r is Rounding.RND_INF:  # ties away from zero
+        return v + half - _bit(v.is_negative()) * step
+    # RND_CONV, ties to even: up only when the kept LSB is odd
+    odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
+    return v + (half - step) + odd * (2.0 * step)
+
+
+def _clear_out_of_range(wrapped, out, t: FixedType):
+    """wrapped where out == 0, else 0: two ReLUs of values pushed below zero, no multiplexer."""
+    kill = out * 2.0 ** (_kif(t)[1] + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
+    return (wrapped - kill).relu() - (-wrapped - kill).relu()
+
+
+def _in_type(v, t: FixedType):
+    """v, whose values t holds though da4ml's intervals (blind to exclusive terms) say wider, declared as t."""
+    k, i, f = _kif(t)
+    return v.quantize(k, i, f, "WRAP", "TRN")
+
+
+def _cast_wide(v, t: FixedType):
+    """A cast of a value past WIDE bits to a narrow t, from operations da4ml gets right at that width: the rounding
+    correction, comparisons with constants (sign bits of differences), a wrap into t (a slice) and ReLUs.
+    Found on AXOL1TL v5's 37-bit score accumulator, which da4ml's own SAT got wrong in its interpreter and
+    its Verilog."""
+    k, i, f = _kif(t)
+    if t.width > WIDE:
+        raise ValueError(f"a {int(sum(v.kif))}-bit value cast to {t.hls()}: a rounding or saturating cast between two types "
+                         f"wider than {WIDE} bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/rtl.py)")
+    v = _round_step(v, t)
+    step = 2.0 ** -v.kif[2]
+    wrapped = v.quantize(k, i, f, "WRAP", "TRN")  # floor to t's LSB, then wrap: a slice of v
+    o = t.overflow
+    if o is Overflow.WRAP:
+        return wrapped
+    hi = t.max_value
+    lo = -hi if (o is Overflow.SAT_SYM and t.signed) else t.min_value
+    if v.low >= lo and v.high < hi + t.lsb:
+        return wrapped
+    # floor(v) > hi <=> v >= hi + lsb <=> v > hi + lsb - step; floor(v) < lo <=> v < lo (lo lies on t's grid)
+    over = _bit(v > hi + t.lsb - step) if v.high >= hi + t.lsb else 0.0
+    under = _bit(v < lo) if v.low < lo else 0.0
+    out = _clear_out_of_range(wrapped, over + under, t)
+    if o is not Overflow.SAT_ZERO:
+        out = out + over * hi + under * lo
+    return _in_type(out, t)
 
 
 def cast(v, t: FixedType):
-    """Assign a traced scalar to type t with t's rounding (on the dropped bits) and then its overflow mode.
-
-    da4ml rounds TRN or RND (half up) only; every other mode adds a correction before truncating: half an
-    LSB, minus one input step where ties go down, plus a step back where the sign or the kept LSB says so.
-    """
+    """Assign a traced scalar to type t with t's rounding (on the dropped bits) and then its overflow mode."""
     k, i, f = _kif(t)
     kv, iv, fv = v.kif
-    if fv > f and t.rounding is not Rounding.TRN and kv + iv + fv > 30:
-        v = _narrow(v, t)
-        kv, iv, fv = v.kif
-    if fv > f and t.rounding is not Rounding.TRN:
-        step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
-        r = t.rounding
-        if r is Rounding.RND:
-            v = v + half
-        elif r is Rounding.RND_MIN_INF:
-            v = v + (half - step)
-        elif r is Rounding.TRN_ZERO:
-            v = v + _bit(v.is_negative()) * (one - step)
-        elif r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
-            v = v + (half - step) + _bit(v.is_negative()) * step
-        elif r is Rounding.RND_INF:  # ties away from zero
-            v = v + half - _bit(v.is_negative()) * step
-        elif r is Rounding.RND_CONV:  # ties to even: up only when the kept LSB is odd
-            odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
-            v = v + (half - step) + odd * (2.0 * step)
+    if kv + iv + fv > WIDE and (t.rounding is not Rounding.TRN and fv > f or t.overflow is not Overflow.WRAP):
+        return _cast_wide(v, t)
+    v = _round_step(v, t)
     o = t.overflow
     if fv > f:
         kv, iv, _ = v.kif
@@ -90,9 +126,7 @@ def cast(v, t: FixedType):
         out = out + _bit((t.max_value + half - v).is_negative())
     if v.low < t.min_value:
         out = out + _bit((v - (t.min_value + -half)).is_negative())
-    big = 2.0 ** (i + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
-    kill = out * big
-    return (wrapped - kill).relu() - (-wrapped - kill).relu()
+    return _in_type(_clear_out_of_range(wrapped, out, t), t)
 
 
 def _cast_all(x, t: FixedType):
