@@ -67,15 +67,15 @@ def _call(lib, name: str, x: np.ndarray) -> np.ndarray:
     return y
 
 
-def cpp_casts(tmp: Path, cases) -> list[np.ndarray]:
-    """Every case's cast of every source raw value, as assignment in C++ does it."""
+def cpp_casts(tmp: Path, cases, raws=None) -> list[np.ndarray]:
+    """Every case's cast of every source raw value (or of raws[k]), as assignment in C++ does it."""
     body = []
     for k, (s, d) in enumerate(cases):
         body.append(f'extern "C" void cast{k}(const long long *x, long long *y, long long n) {{\n'
                     f"  for (long long e = 0; e < n; e++) {{ {s.hls()} a; a.range() = ap_int<64>(x[e]).range({s.width - 1}, 0);\n"
                     f"    {d.hls()} b = a; y[e] = {_raw_cpp(d, 'b')}; }}\n}}\n")
     lib = _compile_cpp(tmp, "".join(body))
-    return [_call(lib, f"cast{k}", _all_raw(s)) for k, (s, _) in enumerate(cases)]
+    return [_call(lib, f"cast{k}", _all_raw(s) if raws is None else raws[k]) for k, (s, _) in enumerate(cases)]
 
 
 def rtl_casts(tmp: Path, cases) -> list[np.ndarray]:
@@ -178,6 +178,89 @@ def test_shift_and_tree_sum_match_cpp(tmp_path):
     for i in range(1, 5):
         seq = np.clip(seq + terms[:, i], sat.int_min, sat.int_max)
     assert (seq != want).any(), "the tree's order must matter for these saturating sums"
+
+
+# ------------------------------------------------------------------ values past 30 bits, constants
+def _wide_cases(seed: int = 5):
+    """Sources of 34-46 bits (AXOL1TL v5's score accumulator has 37) cast to narrow targets, every mode pair; and
+    sample raw values: half uniform, half at the target's range ends and at rounding ties."""
+    rng = np.random.default_rng(seed)
+    cases, raws = [], []
+    for r, o in itertools.product(Rounding, Overflow):
+        s = FixedType(int(rng.integers(34, 47)), int(rng.integers(8, 24)), bool(rng.integers(2)))
+        d = FixedType(int(rng.integers(6, 20)), int(rng.integers(-2, s.integer - 2)), bool(rng.integers(2)), r, o)
+        sh = s.frac - d.frac
+        near = (rng.integers(d.int_min - 3, d.int_max + 4, size=2000) << sh) + rng.choice(
+            [0, 1 << (sh - 1), (1 << sh) - 1, (1 << (sh - 1)) - 1, (1 << (sh - 1)) + 1], size=2000)
+        uniform = rng.integers(s.int_min, s.int_max + 1, size=2000)
+        cases.append((s, d))
+        raws.append(np.concatenate([uniform, np.clip(near, s.int_min, s.int_max)]))
+    return cases, raws
+
+
+def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
+    """The casts in da4ml Verilog under Verilator. A source wider than da4ml's binder's 32-bit ports is built
+    inside the graph from two inputs (hi * 2^16 + lo); each output is its raw integer."""
+    from da4ml.codegen import VerilogModel
+    from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
+
+    from trigger.firmware.rtl import cast as rtl_cast
+    from trigger.firmware.verilator import apply_verilator_env
+
+    n = len(cases)
+    inp = FixedVariableArrayInput(2 * n, hwconf=HWConfig(1, -1, -1))
+    k = np.ravel([[int(s.signed), 0] for s, _ in cases])
+    i = np.ravel([[s.width - 16 - int(s.signed), 16] for s, _ in cases])
+    xs = np.ravel(inp.quantize(k, i, np.zeros(2 * n, dtype=np.int64))._vars)
+    outs = [rtl_cast((xs[2 * j] * 2.0**16 + xs[2 * j + 1]) * 2.0**-s.frac, d) * 2.0**d.frac for j, (s, d) in enumerate(cases)]
+    apply_verilator_env()
+    model = VerilogModel(comb_trace(inp, outs), "wide", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
+    model.compile(nproc=2)
+    r = np.stack(raws, axis=1)
+    data = np.empty((len(r), 2 * n))
+    data[:, 0::2], data[:, 1::2] = r >> 16, r & 0xFFFF
+    o = np.rint(model.predict(data, n_threads=1)).astype(np.int64)
+    return [o[:, j] for j in range(n)]
+
+
+def test_wide_casts_bit_exact_in_all_three(tmp_path):
+    """Rounding and saturating casts of values past 30 bits, which da4ml 0.5.2's own SAT gets wrong: the RTL
+    builds them from other operations (trigger/firmware/rtl.py); emulator == C++ == Verilog."""
+    cases, raws = _wide_cases()
+    emu = [cast(r, s.frac, d) for r, (s, d) in zip(raws, cases)]
+    cpp = cpp_casts(tmp_path, cases, raws)
+    rtl = rtl_wide_casts(tmp_path, cases, raws)
+    for k, (s, d) in enumerate(cases):
+        for name, got in (("C++", cpp[k]), ("Verilog", rtl[k])):
+            bad = np.flatnonzero(got != emu[k])
+            assert len(bad) == 0, f"{name}: {s.hls()} -> {d.hls()}: raw {raws[k][bad[:5]]} gives {got[bad[:5]]}, emulator {emu[k][bad[:5]]}"
+    # the samples reach past the target's range and hit its rounding ties; a neighbouring mode would be caught
+    differs = 0
+    for k, (r, (s, d)) in enumerate(zip(raws, cases)):
+        sh = s.frac - d.frac
+        q = r >> sh
+        assert (q > d.int_max).any() and (not s.signed or (q < d.int_min).any()), f"{s.hls()} -> {d.hls()}"
+        assert ((r & ((1 << sh) - 1)) == (1 << (sh - 1))).any()
+        other = d.with_modes(Rounding.RND_CONV if d.rounding is not Rounding.RND_CONV else Rounding.RND,
+                             Overflow.WRAP if d.overflow is not Overflow.WRAP else Overflow.SAT)
+        differs += not np.array_equal(cast(r, s.frac, other), cpp[k])
+    assert differs == len(cases)
+
+
+def test_constant_casts_every_mode():
+    """A constant (a bias) cast in the RTL equals the emulator's cast, every mode pair; da4ml's own quantize of a
+    constant into an unsigned type wraps modulo twice the range."""
+    from da4ml.trace import FixedVariableArrayInput, HWConfig
+
+    from trigger.firmware.rtl import _const, cast as rtl_cast
+
+    like = FixedVariableArrayInput(1, hwconf=HWConfig(1, -1, -1)).quantize(np.array([1]), np.array([3]), np.array([2]))._vars[0]
+    raws = np.arange(-70, 71)  # values raw / 8: ties, both signs, past every target below
+    for r, o in itertools.product(Rounding, Overflow):
+        for d in (FixedType(5, 3, False, r, o), FixedType(5, 3, True, r, o)):
+            want = cast(raws, 3, d)
+            got = [int(round(float(rtl_cast(_const(x / 8, like), d).low) * 2**d.frac)) for x in raws]
+            assert got == want.tolist(), f"{d.hls()}"
 
 
 @pytest.mark.parametrize("text,expected", [
