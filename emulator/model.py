@@ -26,6 +26,7 @@ class EmulatorError(ValueError):
 
 class Emulator:
     CHUNK = 8192  # events per block on the float path (cache-sized)
+    TABLE_MAX = 1 << 22  # the float path's scaling is a per-input lookup table while all tables hold this many entries
     CHUNK_FULL = 1024  # the int path forms (events, inputs, outputs) products in some nodes
 
     def __init__(self, design: Design, fast: bool = True):
@@ -44,6 +45,7 @@ class Emulator:
         self.analysis = analyse(d)
         self.full = NodeRunner(d, self.analysis, IntOps())
         self.fast = NodeRunner.float_runner(d, self.analysis) if fast else None  # None: no float dtype is exact
+        self._table = self._scaling_table() if self.fast is not None else None
 
     @classmethod
     def load(cls, build: str | Path) -> "Emulator":
@@ -87,6 +89,26 @@ class Emulator:
         mid = cast(diff, f, s.intermediate)
         return cast(shift_raw(mid, s.shift, s.intermediate), s.intermediate.frac, s.output)
 
+    def _scaling_table(self):
+        """Every input's scaled value for every word it can hold, from the int64 scaling above: the float path
+        then scales by one gather. None where the words are too wide for tables."""
+        span = (self.word_max - self.word_min + 1).astype(np.int64)
+        if int(span.sum()) > self.TABLE_MAX:
+            return None
+        grid = np.minimum(self.word_min[None, :] + np.arange(int(span.max()))[:, None], self.word_max[None, :])
+        vals = self._scaled(grid.astype(np.int64))
+        first = next(n for n in self.design.nodes if "input" in n.inputs)
+        dtype = getattr(self.fast.node_ops[first.name], "dtype", np.int64)  # held as the first node reads it
+        flat = np.concatenate([vals[: span[i], i] for i in range(self.n_inputs)]).astype(dtype)
+        start = np.concatenate([[0], np.cumsum(span)[:-1]]) - self.word_min
+        return flat, start.astype(np.int64)
+
+    def _scaled_fast(self, words: np.ndarray) -> np.ndarray:
+        if self._table is None:
+            return self._scaled(words)
+        flat, start = self._table
+        return flat[words + start]
+
     def scaled_input(self, words: np.ndarray) -> np.ndarray:
         return self._scaled(self.check_words(words))
 
@@ -109,7 +131,8 @@ class Emulator:
 
     def _outputs(self, runner, words, first: int):
         d = self.design
-        vals = runner.run(self._scaled(self.check_words(words, first_event=first)), keep={d.exposed, d.score_node.name})
+        w = self.check_words(words, first_event=first)
+        vals = runner.run(self._scaled_fast(w) if runner is self.fast else self._scaled(w), keep={d.exposed, d.score_node.name})
         mu = runner.to_int(vals[d.exposed])
         score = runner.to_int(vals[d.score_node.name])[:, 0]
         return mu, score, (score[:, None] >= self.thresholds[None, :]).astype(np.int64)

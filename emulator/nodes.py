@@ -50,7 +50,7 @@ class FloatOps:
         self.name = np.dtype(dtype).name
 
     def from_int(self, a):
-        return np.asarray(a).astype(self.dtype)
+        return np.asarray(a).astype(self.dtype, copy=False)
 
     def to_int(self, a):
         return a.astype(np.int64)
@@ -129,14 +129,11 @@ class NodeRunner:
     @classmethod
     def float_runner(cls, design, analysis) -> "NodeRunner | None":
         need = {n.name: cls.magnitude_bits(design, analysis, n) for n in design.nodes}
-        in_bits = design.scaling.output.width
-        top = max([in_bits, *need.values()])
-        if top <= 23:
-            return cls(design, analysis, FloatOps(np.float32))
-        f64, i64 = FloatOps(np.float64), IntOps()
         if not any(b <= 52 for b in need.values()):
             return None
-        return cls(design, analysis, f64, {k: (f64 if b <= 52 else i64) for k, b in need.items()})
+        f32, f64, i64 = FloatOps(np.float32), FloatOps(np.float64), IntOps()
+        pick = {k: (f32 if b <= 23 else f64 if b <= 52 else i64) for k, b in need.items()}
+        return cls(design, analysis, f32 if design.scaling.output.width <= 23 else f64, pick)
 
     @staticmethod
     def magnitude_bits(design, a, n) -> int:

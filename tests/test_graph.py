@@ -100,6 +100,7 @@ def test_random_graph_exact_in_emulator_csim_and_da4ml(seed, tmp_path):
     emu = Emulator(d)
     words = _words(emu, seed=seed)
     ref = emu.run_full(words)
+    assert emu._table is not None  # the float path scales by lookup table: checked here against the int64 scaling
     _equal(ref, emu.run(words), "emulator float path")
     _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
     ir = _ir(d, words)
