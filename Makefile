@@ -60,10 +60,10 @@ bench: setup
 	$(BIN)/python -m bench --config $(CONFIG) --build $(BUILD)
 
 test: setup
-	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test-all: setup
-	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile -m ''
+	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m ''
 
 clean:
 	rm -rf $(BUILD)

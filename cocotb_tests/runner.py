@@ -29,7 +29,8 @@ def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = No
     """Mixed background + signal events, background alone (with weights), and the edge-case vectors. With an
     input file, every event of it stands for both (unit weights); an imported design with none gets random words."""
     from emulator import Emulator
-    from trigger.compare import edge_cases, has_model
+    from trigger.compare import has_model
+    from trigger.edge_words import edge_cases
     from trigger.data.dataset import load_background, load_sample
     from trigger.data.words import read_words
 

@@ -26,3 +26,11 @@ def tiny(tmp_path_factory):
     evaluate(cfg, build, plots=False)
     fw = build_firmware(cfg, build)
     return cfg, build, fw
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`, `--dist loadgroup`): every test of the trained tiny flow runs in one process,
+    which builds it once; the other tests go file by file (module fixtures built once)."""
+    for item in items:
+        tiny = "tiny" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("tiny" if tiny else item.path.name))

@@ -62,7 +62,8 @@ def odd_build(tmp_path_factory):
 
 
 def test_odd_design_is_exact_in_emulator_csim_and_verilog(odd_build, monkeypatch):
-    from trigger.compare import Outputs, edge_cases
+    from trigger.compare import Outputs
+    from trigger.edge_words import edge_cases
     from trigger.firmware.hls import CSim
     from trigger.firmware.verilog_sim import VerilogSim
 
@@ -186,7 +187,7 @@ def test_axol1tl_v4_reproduces_the_menu_bits(tmp_path):
 
 
 def test_hazards_list_overflows_and_find_a_score_wrap():
-    from trigger.firmware.hazards import hazard_report
+    from trigger.hazards import hazard_report
 
     d = odd_design()
     r = hazard_report(design_from_dict(d))

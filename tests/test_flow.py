@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emulator import Emulator
-from trigger.compare import compare, edge_cases
+from trigger.compare import compare
+from trigger.edge_words import edge_cases
 from trigger.firmware.hls import CSim
 
 
@@ -199,7 +200,8 @@ def emu_rates(build):
 
 
 def test_edge_cases_sit_at_every_threshold(tiny):
-    from trigger.compare import load_events, threshold_edges
+    from trigger.compare import load_events
+    from trigger.edge_words import threshold_edges
 
     cfg, build, _ = tiny
     emu = Emulator.load(build)

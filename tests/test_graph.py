@@ -65,7 +65,7 @@ def random_graph(seed: int) -> dict:
 
 
 def _words(emu, n=20000, seed=0):
-    from trigger.compare import edge_cases
+    from trigger.edge_words import edge_cases
 
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))

@@ -14,7 +14,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     cfg_path = write_tiny_dataset(tmp_path)
     cfg = load_config(cfg_path)
     build = tmp_path / "build"
-    first = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    first = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert set(first) >= {"data", "train", "evaluate", "firmware", "compare", "summary"}
     summary = json.loads((build / "reports" / "summary.json").read_text())
     for key in ("physics", "thresholds", "bit_accuracy", "firmware", "timing", "versions"):
@@ -23,12 +23,12 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert summary["firmware"]["latency_ns"] <= cfg.firmware.latency_budget_ns
     assert (build / "reports" / "summary.md").read_text().startswith("# Anomaly trigger: summary")
 
-    again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    again = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware", "compare"))
 
     # an output a stage owns is gone: that stage (and only it) reruns
     (build / "reports" / "bit_accuracy.json").unlink()
-    again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    again = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert again["compare"] > 0 and all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware"))
 
     # a source file of the tool changed: the stages that run it rerun, the others do not
@@ -37,7 +37,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     real = pl.sources_hash
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pl, "sources_hash", lambda pats: real(pats) + ("x" if "trigger/compare.py" in pats else ""))
-        again = run_flow(cfg, build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+        again = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert again["compare"] > 0 and all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware"))
 
     # the summary shows only reports of the current RTL: one made from other RTL is named, not shown
@@ -58,7 +58,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
 
     _flip_hls_weight(build)
     res = CliRunner().invoke(app, ["run", "--config", str(cfg_path), "--build", str(build), "--no-resources",
-                                   "--rtl-events", "20000", "--sim-events", "0"])
+                                   "--rtl-events", "3000", "--sim-events", "0"])
     assert res.exit_code == 1, res.output
     assert "implementations disagree" in res.output
     bad = [p["pair"] for p in json.loads((build / "reports" / "bit_accuracy.json").read_text())["pairs"] if p["mismatches"]]
@@ -67,13 +67,13 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     raw = yaml.safe_load(cfg_path.read_text())
     raw["firmware"]["rates_khz"] = [20, 50, 100]
     cfg_path.write_text(yaml.safe_dump(raw))
-    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert changed["train"] == 0.0 and changed["data"] == 0.0
     assert changed["evaluate"] > 0 and changed["firmware"] > 0 and changed["compare"] > 0
 
     raw["model"]["weight"]["width"] = 5
     cfg_path.write_text(yaml.safe_dump(raw))
-    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=20_000, sim_events=0)["stage_seconds_this_run"]
+    changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert changed["train"] > 0, "a bit-width change must retrain"
     from trigger.design import load_design
 

@@ -200,7 +200,11 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     from trigger.firmware.rtl import RTLBuildError
     from trigger.firmware.timing import TimingEstimateError
 
+    from trigger.design import load_design
+    from trigger.hazards import write_hazards
+
     try:
+        write_hazards(load_design(build / "design.yaml"), build)
         s = build_firmware(cfg, build, resources=resources)
     except (LatencyBudgetError, TimingEstimateError, RTLBuildError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -110,7 +110,7 @@ def product_width(design, n: Node) -> int:
 
 
 def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
-    """Parse and validate `nodes`, `score` and `expose` of a format-2 file; `r` names key paths (design._Reader)."""
+    """Parse and validate `nodes`, `score` and `expose` of a format-2 file; `r` names key paths (design_reader.Reader)."""
     if not isinstance(d["nodes"], list) or not d["nodes"]:
         r.fail("nodes", "expected a non-empty list of nodes")
     sizes: dict[str, int] = {"input": n_inputs}

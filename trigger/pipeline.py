@@ -169,8 +169,11 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         run_isolated("evaluate", cfg, build, root, rtl_events)
 
     def firmware():
+        from trigger.design import load_design
         from trigger.firmware.build import build_firmware
+        from trigger.hazards import write_hazards
 
+        write_hazards(load_design(build / "design.yaml"), build)
         return build_firmware(cfg, build, resources=False)
 
     def synth():
@@ -197,7 +200,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
 
     common = ("trigger/config.py", "trigger/io_utils.py", "trigger/fixed.py")
     rtl_files = ("rtl/src/*.v", "rtl/src/static/*.v")
-    fw_src = ("trigger/design.py", "trigger/firmware/*.py", "firmware_templates/**/*", "emulator/*.py")
+    fw_src = ("trigger/design.py", "trigger/graph.py", "trigger/intervals.py", "trigger/hazards.py", "trigger/firmware/*.py",
+              "firmware_templates/**/*", "emulator/*.py")
     stages = [
         Stage("data", ("data", "units"), (), check_data, sources=(*common, "trigger/data/*.py", "trigger/report.py"),
               outputs=("reports/data.json",)),
@@ -213,7 +217,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
               outputs=("reports/resources.json",), inputs=rtl_files),
         Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/data/*.py", "trigger/compare.py", "trigger/scoring.py"),
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
-        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py"), outputs=("reports/sim.json",),
+        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py", "trigger/compare.py", "trigger/data/*.py", "trigger/scoring.py"), outputs=("reports/sim.json",),
               inputs=("design.yaml", *rtl_files)),
     ]
     if not resources:

@@ -25,7 +25,6 @@ def _hashes(root: Path) -> dict[str, str]:
 
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
     from trigger.design import load_design
-    from trigger.firmware.hazards import hazard_report
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.rtl import trace, write_rtl
     from trigger.firmware.verilog_sim import rtl_sha256
@@ -35,12 +34,6 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     t0 = time.perf_counter()
     design = load_design(build / "design.yaml")
     console.print(f"  design {design.name!r} ({design.format}): {design.summary()}; {len(design.thresholds)} thresholds")
-    hazards = hazard_report(design)
-    write_json(build / "reports" / "hazards.json", hazards)
-    found = hazards["score_wrap_search"]
-    console.print(f"  hazards: {len(hazards['casts_that_may_overflow'])} casts may overflow (interval bounds); score-path wrap: "
-                  + ("example found" if found.get("found") else f"none found in {found['events_tried']} events" if found.get("searched") else found["why"])
-                  + f" -> {build / 'reports' / 'hazards.json'}")
 
     t = time.perf_counter()
     console.print("  hls4ml: writing the HLS project")
@@ -89,7 +82,6 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         "ii": ports["initiation_interval"],
         "da4ml_cost": ports["da4ml_cost"],
         "verilator_lint": lint,
-        "hazards": {"casts_that_may_overflow": len(hazards["casts_that_may_overflow"]), "score_wrap_search": found},
         "resources": res,
         "hashes": hashes,
         "timings": timings,

@@ -3,7 +3,8 @@
 Bounds propagate from each input word's full range through every cast in the design's order. They are
 sound but may over-approximate (a box over the inputs ignores correlations), so a listed cast *may*
 overflow; one not listed cannot. For a wrap in the score path (the squares and their sum) a bounded
-search over extreme and random words looks for a concrete input that shows it.
+search over extreme and random words looks for a concrete input that shows it (with the emulator: this module
+sits beside the design, not in trigger/firmware, which must not import the emulator).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def search_score_wrap(design: Design, tries: int = 200_000, seed: int = 11) -> d
     """Look for input words whose squares or score sum wrap (WRAP modes only): extremes, then random words."""
     from emulator import Emulator
     from emulator.fixed import cast, tree_sum
-    from trigger.compare import edge_cases
+    from trigger.edge_words import edge_cases
 
     if design.format != "trigger-design/1":
         return {"searched": False, "why": "the concrete search covers format-1 score paths (squares and their sum); "
@@ -62,3 +63,20 @@ def hazard_report(design: Design) -> dict:
             "method": "interval bounds from every input word's full range (sound, may over-approximate)",
             "casts_that_may_overflow": casts,
             "score_wrap_search": search_score_wrap(design) if score_path else {"searched": False, "why": "no cast in the score path can wrap"}}
+
+
+def write_hazards(design: Design, build) -> dict:
+    """reports/hazards.json of a build, and one line on the console."""
+    from pathlib import Path
+
+    from trigger.io_utils import write_json
+    from trigger.progress import console
+
+    hazards = hazard_report(design)
+    out = Path(build) / "reports" / "hazards.json"
+    write_json(out, hazards)
+    found = hazards["score_wrap_search"]
+    console.print(f"  hazards: {len(hazards['casts_that_may_overflow'])} casts may overflow (interval bounds); score-path wrap: "
+                  + ("example found" if found.get("found") else f"none found in {found['events_tried']} events" if found.get("searched") else found["why"])
+                  + f" -> {out}")
+    return hazards
