@@ -40,10 +40,11 @@ def measure(path: Path, events: int, repeat: int) -> dict:
     emu.run(words[:10_000])  # first-call costs (tables, BLAS start-up) out of the timing
     fast = _best(emu.run, words, repeat)
     full = _best(emu.run_full, words[: max(events // 10, 1000)], 1)
-    ops = {n.name: getattr(emu.fast.node_ops[n.name], "name", "?") for n in d.nodes} if emu.fast else {}
-    return {"design": str(path), "format": d.format, "nodes": len(d.nodes), "events": events,
+    runner = getattr(emu, "fast", None)
+    ops = {n.name: getattr(runner.node_ops[n.name], "name", "?") for n in d.nodes} if hasattr(runner, "node_ops") else {}
+    return {"design": str(path), "format": getattr(d, "format", "trigger-design/1"), "nodes": len(getattr(d, "nodes", ())), "events": events,
             "events_per_s_one_core": round(fast), "int64_reference_events_per_s_one_core": round(full),
-            "scaling_table": emu._table is not None, "arithmetic_per_node": ops}
+            "scaling_table": getattr(emu, "_table", None) is not None, "arithmetic_per_node": ops}
 
 
 def main(argv=None) -> None:
