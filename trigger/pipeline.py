@@ -27,24 +27,31 @@ class Stage:
     upstream: tuple[str, ...]  # stages whose outputs it reads
     run: Callable[[], dict | None]
     background: bool = False  # runs in a thread beside the next stages (yosys is a separate process)
-    sources: tuple[str, ...] = ()  # the tool's files (globs from the repository root) whose change reruns it
+    modules: tuple[str, ...] = ()  # the modules it runs: they and every project module they import are in its key
+    sources: tuple[str, ...] = ()  # other files it reads from the repository (globs from its root: templates)
     outputs: tuple[str, ...] = ()  # files it owns (relative to the build): one missing reruns it
     inputs: tuple[str, ...] = ()  # files of the build it checks or reads (globs): their bytes are in its key, so a
     # design or RTL changed behind its back (by hand, another command) reruns it
 
 
-def sources_hash(patterns: tuple[str, ...]) -> str:
-    """The tool's version and the bytes of the source files a stage runs."""
+def stage_files(st: Stage) -> list[Path]:
+    """The files a stage can run or read: its modules' import closure (trigger/module_deps.py) and its globs."""
+    from trigger.module_deps import project_files
+
+    globbed = [p for pattern in st.sources for p in ROOT.glob(pattern) if p.is_file() and "__pycache__" not in p.parts]
+    return sorted(set(project_files(st.modules, ROOT)) | set(globbed))
+
+
+def sources_hash(files: list[Path]) -> str:
+    """The tool's version and the bytes of the files a stage runs."""
     import hashlib
 
     from trigger import __version__
 
     h = hashlib.sha256(__version__.encode())
-    for pattern in patterns:
-        for p in sorted(ROOT.glob(pattern)):
-            if p.is_file() and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(ROOT)).encode())
-                h.update(p.read_bytes())
+    for p in files:
+        h.update(str(p.relative_to(ROOT)).encode())
+        h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -67,7 +74,7 @@ def inputs_hash(build: Path, patterns: tuple[str, ...]) -> str:
 def _key(cfg: Config, st: Stage, build: Path, extra: str) -> str:
     import hashlib
 
-    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(st.sources), inputs_hash(build, st.inputs)]
+    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(stage_files(st)), inputs_hash(build, st.inputs)]
     for up in st.upstream:
         p = _stamp_dir(build) / f"{up}.json"
         parts.append(json.loads(p.read_text())["key"] if p.exists() else "missing")
@@ -198,27 +205,26 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
 
         return write_summary(cfg, build)
 
-    common = ("trigger/config.py", "trigger/io_utils.py", "trigger/fixed.py")
     rtl_files = ("rtl/src/*.v", "rtl/src/static/*.v")
-    fw_src = ("trigger/design.py", "trigger/graph.py", "trigger/intervals.py", "trigger/hazards.py", "trigger/firmware/*.py",
-              "firmware_templates/**/*", "emulator/*.py")
+    # each stage's key holds the import closure of the module it calls (not this file: importing every stage, it
+    # would tie each stage to all the others)
+    templates = ("firmware_templates/**/*",)
     stages = [
-        Stage("data", ("data", "units"), (), check_data, sources=(*common, "trigger/data/*.py", "trigger/report.py"),
-              outputs=("reports/data.json",)),
-        Stage("train", ("data", "units", "model", "training"), ("data",), train,
-              sources=(*common, "trigger/data/*.py", "trigger/model/*.py", "trigger/train.py"), outputs=("model/trigger_model.h5", "model/scaling.json")),
-        Stage("evaluate", ("evaluation",), ("train",), evaluate,
-              sources=(*common, "trigger/data/*.py", "trigger/evaluate.py", "trigger/scoring.py", "trigger/plots.py", "trigger/design.py", "trigger/firmware/network.py"),
+        Stage("data", ("data", "units"), (), check_data, modules=("trigger.data.dataset",), outputs=("reports/data.json",)),
+        Stage("train", ("data", "units", "model", "training"), ("data",), train, modules=("trigger.train",),
+              outputs=("model/trigger_model.h5", "model/scaling.json")),
+        Stage("evaluate", ("evaluation",), ("train",), evaluate, modules=("trigger.evaluate",),
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
-        Stage("firmware", ("firmware",), ("evaluate",), firmware, sources=(*common, *fw_src),
-              outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"), inputs=("design.yaml",)),
-        Stage("resources", ("firmware",), ("firmware",), synth, background=True,
-              sources=(*common, "trigger/firmware/resources.py", "trigger/firmware/timing.py", "trigger/firmware/build.py"),
+        Stage("firmware", ("firmware",), ("evaluate",), firmware, modules=("trigger.firmware.build", "trigger.hazards"),
+              sources=templates, outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"),
+              inputs=("design.yaml",)),
+        Stage("resources", ("firmware",), ("firmware",), synth, background=True, modules=("trigger.firmware.build",),
               outputs=("reports/resources.json",), inputs=rtl_files),
-        Stage("compare", (), ("firmware",), compare, sources=(*common, *fw_src, "trigger/data/*.py", "trigger/compare.py", "trigger/scoring.py"),
+        Stage("compare", (), ("firmware",), compare, modules=("trigger.compare",), sources=templates,
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
-        Stage("sim", ("evaluation",), ("firmware",), quick_sim, sources=(*common, *fw_src, "cocotb_tests/*.py", "trigger/compare.py", "trigger/data/*.py", "trigger/scoring.py"), outputs=("reports/sim.json",),
-              inputs=("design.yaml", *rtl_files)),
+        # cocotb loads its test module by name, so it is named here beside the runner
+        Stage("sim", ("evaluation",), ("firmware",), quick_sim, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"),
+              sources=templates, outputs=("reports/sim.json",), inputs=("design.yaml", *rtl_files)),
     ]
     if not resources:
         stages = [s for s in stages if s.name != "resources"]
