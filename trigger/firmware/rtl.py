@@ -31,7 +31,7 @@ def _bit(b):
     return float(b) if isinstance(b, (bool, np.bool_)) else b
 
 
-WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) and wraps into wide outputs wrongly
+WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) wrongly, in its interpreter and its Verilog
 
 
 def _round_step(v, t: FixedType):
