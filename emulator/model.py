@@ -91,17 +91,23 @@ class Emulator:
 
     def _scaling_table(self):
         """Every input's scaled value for every word it can hold, from the int64 scaling above: the float path
-        then scales by one gather. None where the words are too wide for tables."""
+        then scales by one gather. None where the words are too wide for tables. Built in blocks of rows, so a
+        single wide input does not make a (span, n_inputs) grid."""
         span = (self.word_max - self.word_min + 1).astype(np.int64)
         if int(span.sum()) > self.TABLE_MAX:
             return None
-        grid = np.minimum(self.word_min[None, :] + np.arange(int(span.max()))[:, None], self.word_max[None, :])
-        vals = self._scaled(grid.astype(np.int64))
         first = next(n for n in self.design.nodes if "input" in n.inputs)
         dtype = getattr(self.fast.node_ops[first.name], "dtype", np.int64)  # held as the first node reads it
-        flat = np.concatenate([vals[: span[i], i] for i in range(self.n_inputs)]).astype(dtype)
-        start = np.concatenate([[0], np.cumsum(span)[:-1]]) - self.word_min
-        return flat, start.astype(np.int64)
+        start = np.concatenate([[0], np.cumsum(span)[:-1]]).astype(np.int64)
+        flat = np.empty(int(span.sum()), dtype=dtype)
+        block = 1 << 16
+        for r0 in range(0, int(span.max()), block):
+            rows = np.arange(r0, min(r0 + block, int(span.max())), dtype=np.int64)
+            vals = self._scaled(np.minimum(self.word_min[None, :] + rows[:, None], self.word_max[None, :]).astype(np.int64))
+            for i in range(self.n_inputs):
+                k = rows[rows < span[i]]
+                flat[start[i] + k] = vals[: len(k), i]
+        return flat, start - self.word_min
 
     def _scaled_fast(self, words: np.ndarray) -> np.ndarray:
         if self._table is None:
