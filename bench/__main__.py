@@ -10,15 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _rate(fn, arg, repeat=3):
-    """Events/s of the best of `repeat` runs (the shared VM's timings vary by +-30%)."""
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(arg)
-        best = min(best, time.perf_counter() - t)
-    return len(arg) / best
+from bench import rate
 
 
 def bench_implementations(cfg, build: Path, n: int) -> dict:
@@ -38,12 +30,12 @@ def bench_implementations(cfg, build: Path, n: int) -> dict:
     comb = CombLogic.load(build / "rtl" / "model" / "comb.json")
     out = {
         "events": n,
-        "emulator_events_per_s_one_core": _rate(emu.run, words, repeat=5),
+        "emulator_events_per_s_one_core": rate(emu.run, words, repeat=5),
         "emulator_path": "full" if emu.fast is None else f"fast ({np.dtype(emu.fast.dtype).name})",
-        "emulator_full_path_events_per_s_one_core": _rate(emu.run_full, words[:200_000]),
-        "csim_events_per_s": _rate(csim.run, words[:200_000]),
-        "qkeras_predict_events_per_s": _rate(lambda a: model.predict(a, batch_size=8192, verbose=0), x, repeat=1),
-        "da4ml_interpreter_events_per_s_one_thread": _rate(lambda a: comb.predict(a.astype(np.float64), n_threads=1), words[:200_000], repeat=1),
+        "emulator_full_path_events_per_s_one_core": rate(emu.run_full, words[:200_000]),
+        "csim_events_per_s": rate(csim.run, words[:200_000]),
+        "qkeras_predict_events_per_s": rate(lambda a: model.predict(a, batch_size=8192, verbose=0), x, repeat=1),
+        "da4ml_interpreter_events_per_s_one_thread": rate(lambda a: comb.predict(a.astype(np.float64), n_threads=1), words[:200_000], repeat=1),
         "target_emulator_events_per_s": 1_000_000,
     }
     out["emulator_over_csim"] = out["emulator_events_per_s_one_core"] / out["csim_events_per_s"]
@@ -78,7 +70,7 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
         model.write()
         model._compile(nproc=os.cpu_count(), _env=verilator_env())
         build_s = time.perf_counter() - t
-        rate = _rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
+        rate = rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
         o = model.predict(words * np.array([i.type.lsb for i in emu.design.inputs]), n_threads=1)
     got = rtl_outputs(o, emu)
     mu, score, bits = emu.run(words)

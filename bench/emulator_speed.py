@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy loads BLAS: one core
@@ -18,16 +17,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from bench import rate  # noqa: E402
+
 TARGET = 1_000_000  # events/s per core on AXOL1TL v5 (the graph-design issue)
-
-
-def _best(fn, arg, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(arg)
-        best = min(best, time.perf_counter() - t)
-    return len(arg) / best
 
 
 def measure(path: Path, events: int, repeat: int) -> dict:
@@ -38,8 +30,8 @@ def measure(path: Path, events: int, repeat: int) -> dict:
     emu = Emulator(d)
     words = np.random.default_rng(0).integers(emu.word_min, emu.word_max + 1, size=(events, emu.n_inputs))
     emu.run(words[:10_000])  # first-call costs (tables, BLAS start-up) out of the timing
-    fast = _best(emu.run, words, repeat)
-    full = _best(emu.run_full, words[: max(events // 10, 1000)], 1)
+    fast = rate(emu.run, words, repeat)
+    full = rate(emu.run_full, words[: max(events // 10, 1000)], 1)
     runner = getattr(emu, "fast", None)
     ops = {n.name: getattr(runner.node_ops[n.name], "name", "?") for n in d.nodes} if hasattr(runner, "node_ops") else {}
     return {"design": str(path), "format": getattr(d, "format", "trigger-design/1"), "nodes": len(getattr(d, "nodes", ())), "events": events,

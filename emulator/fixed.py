@@ -84,18 +84,3 @@ def tree_sum(cols: list[np.ndarray], t: FixedType, wrap=None) -> np.ndarray:
         return cols[0]
     left = 1 << ((n - 1).bit_length() - 1)  # pow2(floorlog2(n - 1)); 1 when n == 2
     return wrap(tree_sum(cols[:left], t, wrap) + tree_sum(cols[left:], t, wrap), t)
-
-
-def round_scaled(x: np.ndarray, rounding) -> np.ndarray:
-    """Round, in place, float values that are exact dyadic rationals: the fast path's rounding (three modes)."""
-    if rounding is Rounding.TRN:
-        return np.floor(x, out=x)
-    if rounding is Rounding.RND:
-        x += 0.5
-        return np.floor(x, out=x)
-    if rounding is Rounding.RND_CONV:
-        return np.rint(x, out=x)  # IEEE round half to even
-    raise ValueError(f"the fast path does not round {rounding}")
-
-
-FAST_ROUNDING = (Rounding.TRN, Rounding.RND, Rounding.RND_CONV)

@@ -3,7 +3,8 @@ import sys
 
 import numpy as np
 
-from emulator.fixed import cast, round_scaled
+from emulator.fixed import cast
+from emulator.nodes import _round as round_scaled  # the float path's rounding of exact dyadic values
 from trigger.fixed import FixedType, Rounding
 
 
