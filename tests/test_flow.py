@@ -59,6 +59,8 @@ def test_thresholds_match_target_rates(tiny):
     for t in phys["thresholds"]:
         assert t["achieved_fraction"] <= t["target_fraction"] + 1e-12
         assert t["threshold_float"] == t["threshold_int"] * 2.0 ** -cfg.model.score_type.frac
+        # on CMSSW's loss grid (evaluation.threshold_lsb), so a CMS menu can state the threshold
+        assert t["threshold_int"] % cfg.evaluation.threshold_step(cfg.model.score_type.lsb) == 0
     for sig in cfg.data.signals:
         scores = phys["signals"][sig]["scores"]
         assert {"encoder_mu2", "full_kl", "vae_reco", "ae_reco", "axol1tl_v1", "random"} <= set(scores)

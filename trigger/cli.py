@@ -20,6 +20,8 @@ app = typer.Typer(help="Anomaly-detection trigger: L1 data -> QKeras VAE -> hls4
                   no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Event data: generate with Pythia 8 + FastJet, remake the shipped set, plot.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+export_app = typer.Typer(help="Hand a design to other software: a CMSSW emulator plug-in.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML configuration (default: configs/default.yaml).")
 BuildOpt = typer.Option(Path("build"), "--build", "-b", help="Build directory for every output.")
@@ -56,11 +58,13 @@ def _guard(fn):
         from emulator import EmulatorError
         from trigger.data.testvectors import TestVectorError
         from trigger.design import DesignError
+        from trigger.export.cmssw import ExportError
         from trigger.firmware.network import ConversionError
 
         try:
             return fn(*a, **k)
-        except (ConfigError, DataError, ProcessError, ConversionError, DesignError, EmulatorError, TestVectorError, FileNotFoundError) as exc:
+        except (ConfigError, DataError, ProcessError, ConversionError, DesignError, EmulatorError, TestVectorError, ExportError,
+                FileNotFoundError) as exc:
             _fail(exc)
 
     return wrapper
@@ -210,6 +214,23 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
     typer.echo(f"latency {s['latency_cycles']} cycles = {s['latency_ns']:.1f} ns, II {s['ii']}; outputs in {build}/hls and {build}/rtl")
+
+
+@export_app.command("cmssw")
+@_guard
+def export_cmssw_cmd(build: Path = BuildOpt, out: Path = typer.Option(..., "--out", "-o", help="Package folder to write."),
+                     model_name: Optional[str] = typer.Option(None, "--model-name", help="Library and namespace name, e.g. GTADModel_v5 "
+                                                              "(GTADModel_v3/_v4 hand CMSSW mu; default GTADModel_<design name>)."),
+                     cxxflags: Optional[str] = typer.Option(None, "--cxxflags", help="g++ flags for the library (the Makefile's default: -O3).")):
+    """Write BUILD's design as a CMSSW emulator plug-in package and build PKG/<model-name>.so with g++."""
+    import re
+
+    from trigger.design import load_design
+    from trigger.export.cmssw import export_cmssw
+
+    name = model_name or "GTADModel_" + re.sub(r"\W", "_", load_design(build / "design.yaml").name)
+    r = export_cmssw(build, out, name, cxxflags)
+    typer.echo(f"{r['library']}: result pair first = {r['first']}; menu thresholds (loss x 16) {r['thresholds_loss_x16']}")
 
 
 @app.command("import")

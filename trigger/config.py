@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 
 from trigger.fixed import FixedType
 
@@ -215,6 +216,21 @@ class EvaluationConfig(Strict):
     # compare's slow legs (QKeras, the HLS C simulation, da4ml's interpreter) run on a seeded uniform sample of this
     # many of the compared events; the emulator and the Verilog see every event
     slow_leg_events: PositiveInt = 200_000
+    # thresholds are raised onto this grid of score values: CMSSW's AXOL1TL condition compares its loss
+    # (ap_ufixed<18,14>) x 16, so 0.0625 keeps every threshold expressible in a CMS menu (`trigger export cmssw`);
+    # null: the score's own LSB
+    threshold_lsb: Optional[float] = 0.0625
+
+    @field_validator("threshold_lsb")
+    @classmethod
+    def _power_of_two(cls, v):
+        if v is not None and (v <= 0 or math.log2(v) != round(math.log2(v))):
+            raise ValueError(f"{v} is not a power of two (e.g. 0.0625 = 2^-4)")
+        return v
+
+    def threshold_step(self, score_lsb: float) -> int:
+        """The grid in raw score units (at least 1)."""
+        return max(1, round((self.threshold_lsb or score_lsb) / score_lsb))
 
     @property
     def stream_rate_khz(self) -> float:

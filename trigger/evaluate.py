@@ -184,7 +184,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         frac = r / stream_khz
         if frac >= 1:
             raise DataError(f"target rate {r} kHz is not below the stream rate {stream_khz} kHz")
-        t_int = int(threshold_for_fraction(bkg_scores[PRIMARY], bkg_weights, frac))
+        step = cfg.evaluation.threshold_step(score_type.lsb)  # raised onto the grid: the rate only falls
+        t_int = -(-int(threshold_for_fraction(bkg_scores[PRIMARY], bkg_weights, frac)) // step) * step
         achieved = weighted_pass_fraction(bkg_scores[PRIMARY], bkg_weights, t_int)
         thresholds.append(
             {

@@ -59,7 +59,9 @@ def hls_config(cfg: Config, design: Design, model) -> dict:
     return hc
 
 
-def convert(cfg: Config, design: Design, out: Path):
+def convert(cfg: Config, design: Design, out: Path, weights_txt: bool = True):
+    """hls4ml's project of the design's dense layers; weights_txt=False compiles the weights in outside
+    synthesis too (no .txt files read at run time: what a CMSSW plug-in needs)."""
     import hls4ml
 
     model = keras_model(design)
@@ -74,6 +76,7 @@ def convert(cfg: Config, design: Design, out: Path):
             part=cfg.firmware.part,
             clock_period=round(cfg.firmware.clock_period_ns, 4),
             io_type=cfg.firmware.io_type,
+            write_weights_txt=weights_txt,
         )
     except Exception as exc:  # hls4ml raises bare Exceptions naming the layer
         raise ConversionError(f"hls4ml could not convert the design: {exc}") from exc
@@ -129,16 +132,16 @@ _FORMAT1_SCORE = """    {project}(x, mu);
     score[0] = nnet::reduce<trigger_score_t, TRIGGER_N_LATENT, nnet::Op_add<trigger_score_t> >(terms, add);"""
 
 
-def write_hls(cfg: Config, design: Design, out: Path) -> object:
+def write_hls(cfg: Config, design: Design, out: Path, weights_txt: bool = True) -> object:
     """Write build/hls: the network (hls4ml's converter for format-1 designs, the node-by-node graph for format 2),
-    the trigger wrapper, thresholds and vendor scripts."""
+    the trigger wrapper, thresholds and vendor scripts. weights_txt: as in convert()."""
     from trigger.design import FORMAT
 
     if out.exists():
         shutil.rmtree(out)
     s = design.scaling
     if design.format == FORMAT:
-        hm = convert(cfg, design, out)
+        hm = convert(cfg, design, out, weights_txt)
         hm.write()
         in_t, mu_t = _top_types(out)
         network = _FORMAT1_SCORE.format(project=PROJECT)
