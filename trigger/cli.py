@@ -142,6 +142,29 @@ def data_testvectors(file: Path = typer.Argument(..., help="uGT test-vector file
     typer.echo(f"{len(tv.words)} bunch crossings -> {out} (words {tv.words.shape}, algo_bits {tv.algo_bits.shape})")
 
 
+@data_app.command("l1ntuple")
+@_guard
+def data_l1ntuple(files: List[Path] = typer.Argument(..., help="L1Ntuple ROOT files (CMSSW L1TNtuples)."),
+                  out: Path = typer.Option(..., "--out", "-o", help="HDF5 to write: a words file, or with --physics the ADC2021 layout."),
+                  tree: str = typer.Option("l1UpgradeEmuTree/L1UpgradeTree", "--tree", help="l1UpgradeTree/L1UpgradeTree for unpacked data."),
+                  muon_phi: str = typer.Option("raw", "--muon-phi", help="raw (muonIPhi, at the muon system: 2024 menus) | extrapolated (muonIPhiAtVtx: 2025)."),
+                  muon_eta: str = typer.Option("extrapolated", "--muon-eta", help="extrapolated (muonIEtaAtVtx, the uGT's muon eta) | raw (muonIEta)."),
+                  pt_halving: str = typer.Option("emulator", "--pt-halving", help="emulator (drop the 0.5 GeV bit, as CMS's software emulator) | exact."),
+                  physics: bool = typer.Option(False, "--physics", help="Write the ADC2021 layout (pT GeV, eta, phi) with the configuration's units."),
+                  config: Optional[Path] = ConfigOpt):
+    """Read L1Ntuples (objects of bunch crossing 0, in the file's order) into the 57 words, or into the ADC2021 layout."""
+    from trigger.data.l1ntuple import Options, convert
+    from trigger.data.testvectors import MuonPhi, PtHalving
+
+    try:
+        opt = Options(MuonPhi(muon_phi), {"extrapolated": True, "raw": False}[muon_eta], PtHalving(pt_halving))
+    except (ValueError, KeyError) as exc:
+        raise typer.BadParameter(f"{exc}") from None
+    units = _load(config).units if physics else None
+    r = convert(files, out, tree, opt, units)
+    typer.echo(f"{r['events']} events -> {r['out']} ({r['layout']})")
+
+
 @data_app.command("plot")
 @_guard
 def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default: the config's data)."),
