@@ -171,6 +171,7 @@ def reference_comparison(words, bits: np.ndarray, names: list[str], reference: n
     return out
 
 
+# long: one pass over the legs in order (emulator, QKeras, C-sim, da4ml, Verilog) sharing the words and the reference; split, each helper would take most of its locals
 def compare(cfg: Config, build: str | Path = "build", input_file: str | None = None, out: str | Path | None = None,
             rtl_events: int = 1_000_000, root: Path | None = None, reference_bits: list[int] | None = None) -> dict:
     from da4ml.cmvm.types import CombLogic

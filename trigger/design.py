@@ -203,6 +203,7 @@ class Design:
 # ----------------------------------------------------------------------------------------------- parsing
 
 
+# long: the format's keys in file order, each validated where it is read, so the key path in an error matches the file
 def design_from_dict(d: dict, source: str = "<design>") -> Design:
     r = Reader(source)
     if not isinstance(d, dict):

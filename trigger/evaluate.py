@@ -161,6 +161,7 @@ def _background(parts: list[ScoredSplits], split: str) -> tuple[dict[str, np.nda
             np.concatenate([p.weights[split] for p in parts]))
 
 
+# long: the evaluation as one readable sequence (score, thresholds, per-signal efficiencies, report); the steps are helpers already
 def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True, scheduler=None) -> dict:
     """Scores every test event (and the validation background) chunk by chunk; with `scheduler` (a Dask address
     or Client) the chunks run on that cluster. Thresholds from the test background, checked on validation."""

@@ -148,6 +148,7 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: in
         raise exc
 
 
+# long: the stage table and its runner: the table is data, read top to bottom as the flow
 def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, root: Path | None = None,
              rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000) -> dict:
     from trigger.data.dataset import process_file

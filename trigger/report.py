@@ -61,6 +61,7 @@ def _depth_line(est: dict | None) -> str:
             f"{verdict}; Vivado's number: `rtl/timing_ooc.tcl`")
 
 
+# long: gathers every report into the summary dict, one key per source file, in the summary's order
 def write_summary(cfg: Config, build: str | Path) -> dict:
     build = Path(build)
     rep = build / "reports"
@@ -168,6 +169,7 @@ def _pct(e):
     return f"{100 * e['efficiency']:.2f} ± {100 * e['uncertainty']:.2f} %"
 
 
+# long: the summary page top to bottom, one block per section
 def render_summary(s: dict, rates: list[str]) -> str:
     f = s["firmware"]
     L = ["# Anomaly trigger: summary", ""]

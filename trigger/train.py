@@ -64,6 +64,7 @@ class Batches:
         return x, m, self.weights[idx]
 
 
+# long: one Keras training loop (callbacks, early stopping, the loss terms) that TensorFlow wants defined in one scope
 def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term) -> Fitted:
     """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss."""
     import tensorflow as tf
@@ -153,6 +154,7 @@ def save_keras(model, path: Path) -> None:
         tmp.with_suffix(".h5").rename(tmp)
 
 
+# long: the training stage in order: data, scaling, model, fit, baselines, save
 def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
     """Train the trigger VAE (and baselines) on background; write build/model/."""
     import tensorflow as tf

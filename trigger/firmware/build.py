@@ -23,6 +23,7 @@ def _hashes(root: Path) -> dict[str, str]:
     return {k: v for k, v in tree_sha256(root).items() if not k.endswith(EXCLUDE_FROM_HASH) and "__pycache__" not in k}
 
 
+# long: the firmware stage's steps in order (HLS, C-sim, RTL, lint, report), each one call
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
     from trigger.design import load_design
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls

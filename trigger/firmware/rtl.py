@@ -313,6 +313,7 @@ def choose_cutoff(comb, cfg: Config) -> float:
     return max(total / max(stages - 1, 1), 1e-3) * (1 + 1e-6)
 
 
+# long: da4ml's Verilog, our wrapper and the port description are written from one set of widths; kept together so they cannot drift
 def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     """Write build/rtl: da4ml Verilog core, our top with reset and valid, and the port description."""
     from da4ml.codegen import VerilogModel
