@@ -16,6 +16,7 @@ from emulator import Emulator
 from trigger.data.layout import FEATURE_NAMES
 from trigger.design import design_from_dict, save_design
 from trigger.export.cmssw import LOSS, MU_FIRST, SCORE_FIRST, ExportError, export_cmssw, plan
+from trigger.firmware.templates import TEMPLATES
 from trigger.fixed import FixedType, Overflow
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +110,7 @@ def _build(tmp: Path, d: dict, name: str) -> Path:
 
 def _host(tmp: Path, ap_types: Path) -> Path:
     exe = tmp / "cmssw_host"
-    inc = HERE.parent / "firmware_templates" / "cmssw" / "include"
+    inc = TEMPLATES / "cmssw" / "include"
     subprocess.run(["g++", "-O1", "-std=c++17", f"-I{inc}", f"-I{ap_types}", str(HERE / "cpp" / "cmssw_host.cpp"), "-ldl", "-o", str(exe)],
                    check=True)
     return exe

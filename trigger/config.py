@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 
 from trigger.fixed import FixedType
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+DEFAULT_CONFIG = Path(str(resources.files("trigger") / "configs" / "default.yaml"))  # package data; configs/default.yaml links to it
 BUNCH_CROSSING_MHZ = 40.0
 
 

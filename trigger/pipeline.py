@@ -155,7 +155,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     from trigger.data.io import DataError
     from trigger.data.stream import clear_words
 
-    root = root or ROOT
+    root = root or Path.cwd()  # a relative data.dir means the same here as for `trigger train`: from the working directory
     build = Path(build)
     build.mkdir(parents=True, exist_ok=True)
     save_config(cfg, build / "config.yaml")
@@ -209,7 +209,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     rtl_files = ("rtl/src/*.v", "rtl/src/static/*.v")
     # each stage's key holds the import closure of the module it calls (not this file: importing every stage, it
     # would tie each stage to all the others)
-    templates = ("firmware_templates/**/*",)
+    templates = ("trigger/templates/**/*",)
     stages = [
         Stage("data", ("data", "units"), (), check_data, modules=("trigger.data.dataset",), outputs=("reports/data.json",)),
         Stage("train", ("data", "units", "model", "training"), ("data",), train, modules=("trigger.train",),

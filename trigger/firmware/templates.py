@@ -1,11 +1,13 @@
-"""Fill the real template files in firmware_templates/: `{{NAME}}` placeholders, nothing else."""
+"""Fill the real template files in trigger/templates/: `{{NAME}}` placeholders, nothing else."""
 
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_templates"
+# package data (pyproject's package-data): found beside the installed package, in a wheel as in the repository
+TEMPLATES = Path(str(resources.files("trigger") / "templates"))
 PLACEHOLDER = re.compile(r"\{\{([A-Z_0-9]+)\}\}")
 
 
@@ -20,7 +22,7 @@ def render(text: str, values: dict, source: str) -> str:
 
 
 def render_tree(kind: str, out: Path, values: dict) -> list[Path]:
-    """Render every file of firmware_templates/<kind>/ into out/, keeping relative paths."""
+    """Render every file of trigger/templates/<kind>/ into out/, keeping relative paths."""
     src = TEMPLATES / kind
     if not src.is_dir() or not any(src.iterdir()):
         raise FileNotFoundError(f"template folder {src} is missing or empty: the installation is incomplete")

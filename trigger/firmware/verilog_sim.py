@@ -1,6 +1,6 @@
 """The emitted Verilog itself, reset/valid wrapper included, simulated by Verilator for `trigger compare`.
 
-A C++ harness (firmware_templates/verilator/) clocks `trigger_top` one event per cycle and keeps what
+A C++ harness (trigger/templates/verilator/) clocks `trigger_top` one event per cycle and keeps what
 comes out with valid_out. It is built once per RTL (cached in BUILD/sim/harness under the RTL's hash);
 ports and field layout come from rtl/ports.json.
 """

@@ -1,5 +1,5 @@
 # Vitis HLS / Vivado HLS build of the full trigger (scaling + encoder + score + thresholds).
-# Generated from firmware_templates/hls/build_trigger.tcl. Needs the vendor tools:
+# Generated from trigger/templates/hls/build_trigger.tcl. Needs the vendor tools:
 #   vitis_hls -f build_trigger.tcl      (or: vivado_hls -f build_trigger.tcl)
 # Steps run: C simulation, C synthesis, C/RTL co-simulation, IP export.
 open_project -reset trigger_prj

@@ -1,6 +1,6 @@
 // Vendor C/RTL co-simulation testbench: reads tb_data/tb_input_words.dat (one event of raw words per line)
 // and writes tb_data/tb_output.dat (mu raw values, score raw value, trigger bits).
-// Generated from firmware_templates/hls/trigger_tb.cpp; `trigger emulate --vectors` writes matching vectors.
+// Generated from trigger/templates/hls/trigger_tb.cpp; `trigger emulate --vectors` writes matching vectors.
 #include <fstream>
 #include <iostream>
 #include <sstream>

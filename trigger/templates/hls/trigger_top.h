@@ -1,5 +1,5 @@
 // Anomaly trigger top level, design "{{NAME}}": raw input words -> scaling -> encoder -> score -> trigger bits.
-// Generated from firmware_templates/hls/trigger_top.h; do not edit by hand.
+// Generated from trigger/templates/hls/trigger_top.h; do not edit by hand.
 #ifndef TRIGGER_TOP_H_
 #define TRIGGER_TOP_H_
 

@@ -1,5 +1,5 @@
 # Out-of-context timing of the trigger RTL in Vivado: the real number behind `trigger`'s depth ESTIMATE.
-# Generated from firmware_templates/rtl/timing_ooc.tcl. Needs Vivado (not run by this repository):
+# Generated from trigger/templates/rtl/timing_ooc.tcl. Needs Vivado (not run by this repository):
 #   vivado -mode batch -source timing_ooc.tcl
 # Writes timing_ooc_summary.rpt (worst negative slack: WNS >= 0 means the {{CLOCK_NS}} ns clock is met) and utilization.
 set part {{PART}}

@@ -1,6 +1,6 @@
 // Verilator harness of the emitted Verilog, reset/valid wrapper included: one event per clock with
 // valid_in high, outputs collected on every clock where valid_out is high. Used by `trigger compare`.
-// Generated from firmware_templates/verilator/trigger_harness.cpp; do not edit by hand.
+// Generated from trigger/templates/verilator/trigger_harness.cpp; do not edit by hand.
 //   usage: trigger_harness IN.bin OUT.bin N
 //   IN.bin: N x {{IN_CHUNKS}} uint32 (the packed words port, least significant chunk first)
 //   OUT.bin: N x ({{MU_CHUNKS}} + {{SCORE_CHUNKS}} + {{BITS_CHUNKS}}) uint32 (mu, score, trigger_bits ports)

@@ -1,5 +1,5 @@
 // C simulation harness: the whole firmware function on N events of raw integer words, called from Python.
-// Generated from firmware_templates/hls/trigger_csim.cpp; do not edit by hand.
+// Generated from trigger/templates/hls/trigger_csim.cpp; do not edit by hand.
 #include <cstdint>
 
 #include "trigger_top.h"

@@ -1,5 +1,5 @@
 // Anomaly trigger top: da4ml pipelined core + synchronous reset + valid tracking.
-// Generated from firmware_templates/rtl/trigger_top.v; ports are described in ports.json.
+// Generated from trigger/templates/rtl/trigger_top.v; ports are described in ports.json.
 // Latency: {{LATENCY}} clocks at {{CLOCK_NS}} ns; a new event every clock (II = 1).
 `timescale 1 ns / 1 ps
 

@@ -1,4 +1,4 @@
-// Generated from firmware_templates/hls/trigger_top.cpp; do not edit by hand.
+// Generated from trigger/templates/hls/trigger_top.cpp; do not edit by hand.
 // The design's whole firmware function: raw input words -> cast(output, cast(intermediate, word - offset) >> shift)
 // -> the design's network and score ({{NETWORK_KIND}}) -> raw(score) >= threshold.
 #include "trigger_top.h"
