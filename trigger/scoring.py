@@ -65,15 +65,11 @@ def thin_curve(fpr: np.ndarray, tpr: np.ndarray, points: int = 4000) -> tuple[np
 
 
 def roc(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted ROC (background efficiency, signal efficiency) and its AUC; ties count half."""
-    sig_w = np.ones(len(sig))
+    """Weighted ROC (background efficiency, signal efficiency) and its AUC (scikit-learn's); ties count half."""
+    from sklearn.metrics import auc, roc_curve
+
     values = np.concatenate([bkg, sig]).astype(np.float64)
     is_sig = np.r_[np.zeros(len(bkg), bool), np.ones(len(sig), bool)]
-    w = np.r_[bkg_w / bkg_w.sum(), sig_w / sig_w.sum()]
-    order = np.argsort(-values, kind="stable")
-    v, s, w = values[order], is_sig[order], w[order]
-    last = np.flatnonzero(np.r_[v[1:] != v[:-1], True])
-    tpr = np.r_[0.0, np.cumsum(np.where(s, w, 0.0))[last]]
-    fpr = np.r_[0.0, np.cumsum(np.where(~s, w, 0.0))[last]]
-    auc = float(np.trapz(tpr, fpr))
-    return fpr, tpr, auc
+    w = np.r_[np.asarray(bkg_w, dtype=np.float64), np.ones(len(sig))]
+    fpr, tpr, _ = roc_curve(is_sig, values, sample_weight=w, drop_intermediate=False)
+    return fpr, tpr, float(auc(fpr, tpr))
