@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -67,8 +68,8 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
         model = VerilogModel(comb, TOP, Path(tmp) / "rtl", latency_cutoff=choose_cutoff(comb, cfg), clock_period=fw.clock_period_ns,
                              print_latency=False, part_name=fw.part)
         t = time.perf_counter()
-        model.write()
-        model._compile(nproc=os.cpu_count(), _env=verilator_env())
+        with _environ(verilator_env()):  # da4ml's public compile() takes no environment (upstream gap)
+            model.compile(nproc=os.cpu_count())
         build_s = time.perf_counter() - t
         rate = rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
         o = model.predict(words * np.array([i.type.lsb for i in emu.design.inputs]), n_threads=1)
@@ -77,6 +78,17 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
     differ = (got.mu != mu).any(axis=1) | (got.score != score) | (got.bits != bits).any(axis=1)
     return {"da4ml_verilator_binder_events_per_s_one_thread": rate, "binder_build_seconds": build_s, "binder_events_checked": n,
             "binder_vs_emulator_mismatching_events": int(differ.sum())}
+
+
+@contextlib.contextmanager
+def _environ(env: dict):
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
 
 
 def bench_generator(events: int) -> dict:

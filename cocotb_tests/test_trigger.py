@@ -6,6 +6,7 @@ Run through cocotb_tests/runner.py (`trigger sim`, `make sim`), which prepares t
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ class Bench:
         self.counter = ClockCounter(dut)
         self.driver = Driver(dut, self.layout)
         self.monitor = Monitor(dut, self.layout, self.counter)
-        self.scoreboard = Scoreboard(dut._log, [f["name"] for f in self.ports["words"]["fields"]])
+        self.scoreboard = Scoreboard(logging.getLogger("cocotb.trigger"), [f["name"] for f in self.ports["words"]["fields"]])
         with np.load(EVENTS) as f:
             self.events = {k: f[k] for k in f.files}
 

@@ -233,15 +233,11 @@ def load_model(build: str | Path, name: str = "trigger_model"):
 
 def load_keras_file(path: str | Path):
     """A Keras or QKeras model file (.h5 or .keras), QKeras's layers and quantizers known."""
-    from qkeras.utils import _add_supported_quantized_objects
-
-    import tensorflow as tf
+    from qkeras.utils import load_qmodel
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: model file not found")
-    co: dict = {}
-    _add_supported_quantized_objects(co)
-    return tf.keras.models.load_model(path, custom_objects=co, compile=False)
+    return load_qmodel(str(path), compile=False)
 
 
 def load_reco_term(build: str | Path):

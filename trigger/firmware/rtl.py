@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from fractions import Fraction
@@ -156,16 +157,22 @@ def cast(v, t: FixedType):
     return _in_type(_clear_out_of_range(wrapped, out, t), t)
 
 
+def elements(x) -> list:
+    """The FixedVariables of a traced array, flat, through its public indexing."""
+    flat = x.ravel()
+    return [flat[i] for i in range(flat.size)]
+
+
 def _cast_all(x, t: FixedType):
     from da4ml.trace import FixedVariableArray
 
-    return FixedVariableArray(np.array([cast(v, t) for v in np.ravel(x._vars)]).reshape(x.shape), x.solver_options)
+    return FixedVariableArray(np.array([cast(v, t) for v in elements(x)]).reshape(x.shape), x.solver_options)
 
 
 def _const(value: float, like):
     from da4ml.trace.fixed_variable import FixedVariable
 
-    return FixedVariable.from_const(value, hwconf=like.hwconf, _factor=1)
+    return FixedVariable.from_const(value, hwconf=like.hwconf)
 
 
 def _dense(x, n, proof):
@@ -177,11 +184,11 @@ def _dense(x, n, proof):
     b = n.bias.astype(np.float64) * n.bias_type.lsb
     if proof.summed:
         y = x @ w + b
-        y = list(np.ravel(y._vars))
+        y = elements(y)
         if not proof.acc_never_overflows:
             y = [cast(v, acc) for v in y]
     else:
-        xs = np.ravel(x._vars)
+        xs = elements(x)
         y = []
         for j in range(n.weight.shape[1]):
             total = cast(_const(b[j], xs[0]), acc)
@@ -257,7 +264,7 @@ def trace(design: Design):
     # the shift moves raw bits inside the intermediate: right = floor, left = wrap
     x = _cast_all(x * np.exp2(-s.shift.astype(np.float64)), s.intermediate.with_modes())
     x = _cast_all(x, s.output)
-    vals = {"input": list(np.ravel(x._vars))}
+    vals = {"input": elements(x)}
     opts = x.solver_options
 
     def as_array(name):
@@ -294,11 +301,10 @@ def io_fields(comb, names: list[str]) -> tuple[list[dict], list[dict]]:
     return fields(kin, names), fields(kout, [""] * len(kout[0]))
 
 
-def _core_latency(core_v: Path) -> int:
-    """Clock edges from model_inp to model_out: one per register in the core's always block."""
-    text = core_v.read_text()
-    block = text[text.index("always @(posedge clk)") :]
-    return block[: block.index("end")].count("<=")
+def _core_latency(rtl: Path) -> int:
+    """Clock edges from model_inp to model_out, from the stage count da4ml records in metadata.json: with one
+    register layer, a register before each stage and one after the last."""
+    return int(json.loads((rtl / "metadata.json").read_text())["latency"]) + 1
 
 
 def choose_cutoff(comb, cfg: Config) -> float:
@@ -316,6 +322,7 @@ def choose_cutoff(comb, cfg: Config) -> float:
 # long: da4ml's Verilog, our wrapper and the port description are written from one set of widths; kept together so they cannot drift
 def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     """Write build/rtl: da4ml Verilog core, our top with reset and valid, and the port description."""
+    from da4ml.cmvm.types import Pipeline
     from da4ml.codegen import VerilogModel
 
     if out.exists():
@@ -326,14 +333,16 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     cutoff = choose_cutoff(comb, cfg)
     model = VerilogModel(comb, TOP, out, latency_cutoff=cutoff, clock_period=fw.clock_period_ns, print_latency=False, part_name=fw.part)
     model.write()
+    pipe = Pipeline.load(out / "model" / "pipeline.json")  # the pipeline da4ml just wrote, for its ports
+    # upstream gap: da4ml 0.5.2 has no option to keep a multiplier out of DSP blocks, so its multiplier.v is edited
     if fw.square_in == "lut":  # the squares are the only `*`: tell Vivado to keep them out of DSP blocks
         mult = out / "src" / "static" / "multiplier.v"
         text = mult.read_text()
         if "  wire [BW_BUF - 1:0] buffer;" not in text:
             raise RuntimeError(f"{mult}: da4ml's multiplier changed; cannot mark it use_dsp=no for square_in: lut")
         mult.write_text(text.replace("  wire [BW_BUF - 1:0] buffer;", '  (* use_dsp = "no" *) wire [BW_BUF - 1:0] buffer;'))
-    latency = _core_latency(out / "src" / f"{TOP}.v")
-    inputs, outputs = io_fields(model._pipe if model._pipe is not None else comb, [i.name for i in design.inputs])
+    latency = _core_latency(out)
+    inputs, outputs = io_fields(pipe, [i.name for i in design.inputs])
     n_mu, n_rates = design.latent, len(design.thresholds)
     for o, name in zip(outputs, [f"mu{j}" for j in range(n_mu)] + ["score"] + [f"trigger_{t.name}" for t in design.thresholds]):
         o["name"] = name
@@ -368,7 +377,7 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
         "latency_budget_ns": fw.latency_budget_ns,
         "initiation_interval": 1,
         "latency_cutoff": cutoff,
-        "pipeline_stages": len(model._pipe.solutions) if model._pipe is not None else 0,
+        "pipeline_stages": len(pipe.solutions),
         "control": {"clk": "clk", "rst": "rst (synchronous, active high)", "valid_in": "valid_in", "valid_out": "valid_out"},
         "words": {"port": "words", "width": in_w, "fields": inputs},
         "outputs": {
