@@ -22,6 +22,10 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert summary["bit_accuracy"]["all_exact"] is True
     assert summary["firmware"]["latency_ns"] <= cfg.firmware.latency_budget_ns
     assert (build / "reports" / "summary.md").read_text().startswith("# Anomaly trigger: summary")
+    # peak memory as the kernel measured it, per isolated stage: a TensorFlow process holds far more than 50 MiB
+    mem = json.loads((build / "reports" / "memory.json").read_text())
+    assert all(mem["stages"][s]["peak_rss_mib"] > 50 for s in ("train", "evaluate", "compare")), mem
+    assert mem["largest_child_peak_rss_mib"] >= max(mem["stages"][s]["peak_rss_mib"] for s in ("train", "evaluate", "compare"))
 
     again = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
     assert all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware", "compare"))

@@ -107,25 +107,44 @@ def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int
         raise ValueError(f"no isolated stage {name!r}")
 
 
+def peak_rss_mib(who: int) -> float:
+    """The kernel's peak resident set (getrusage ru_maxrss, KiB on Linux) of this process (RUSAGE_SELF) or of
+    the largest of its waited-for descendants (RUSAGE_CHILDREN), in MiB: measured, not sampled."""
+    import resource
+
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def cgroup_peak_mib() -> float | None:
+    """The memory cgroup's own peak (cgroup v2 memory.peak), where the kernel offers one."""
+    try:
+        return round(int(Path("/sys/fs/cgroup/memory.peak").read_text()) / 2**20, 1)
+    except (OSError, ValueError):
+        return None
+
+
 def _child(conn, *args) -> None:
+    import resource
     import traceback
 
+    msg = None
     try:
         _stage_call(*args)
-        conn.send(None)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
-        tb = traceback.format_exc()
-        try:
-            conn.send((exc, tb))
-        except Exception:  # an exception that does not pickle
-            conn.send((RuntimeError(f"{type(exc).__name__}: {exc}"), tb))
+        msg = (exc, traceback.format_exc())
+    peak = {"peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
+    try:
+        conn.send((msg, peak))
+    except Exception:  # an exception that does not pickle
+        conn.send(((RuntimeError(f"{type(msg[0]).__name__}: {msg[0]}"), msg[1]), peak))
     finally:
         conn.close()
 
 
-def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
+def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> dict:
     """Run a stage in a fresh process (spawned: no forked TensorFlow), so that the memory it held goes back to
-    the system when it ends and the next stage starts from nothing; its exception is raised here."""
+    the system when it ends and the next stage starts from nothing; its exception is raised here. Returns the
+    process's peak memory as the kernel measured it."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
@@ -134,10 +153,10 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: in
     proc.start()
     send.close()
     try:
-        msg = recv.recv()
+        msg, peak = recv.recv()
         died = False
     except EOFError:  # it died before sending: its exit code is known once joined
-        msg, died = None, True
+        msg, peak, died = None, {}, True
     proc.join()
     if died:
         msg = (RuntimeError(f"the {name} stage's process died (exit code {proc.exitcode}, e.g. killed for memory)"), "")
@@ -146,6 +165,20 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: in
         if tb:
             exc.add_note(f"in the {name} stage's process:\n{tb}")
         raise exc
+    return peak
+
+
+def write_memory(path: Path, stages: dict) -> dict:
+    """Peak memory as the kernel measured it (getrusage, not sampling): each isolated stage's process, this
+    process (data, firmware, the cocotb runner), its largest waited-for child (yosys, Verilator, g++, the
+    stages' processes), and the cgroup's peak where there is one."""
+    import resource
+
+    out = {"stages": stages, "flow_process_peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF),
+           "largest_child_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN), "cgroup_peak_mib": cgroup_peak_mib(),
+           "note": "ru_maxrss per process (MiB); stages reused from an earlier run keep that run's values"}
+    write_json(path, out)
+    return out
 
 
 # long: the stage table and its runner: the table is data, read top to bottom as the flow
@@ -161,6 +194,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     save_config(cfg, build / "config.yaml")
     timings_path = build / "reports" / "timing.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    memory_path = build / "reports" / "memory.json"
+    memory = (json.loads(memory_path.read_text()) if memory_path.exists() else {}).get("stages", {})
 
     def check_data():
         missing = [str(process_file(cfg.data, n, root)) for n in cfg.data.processes() if not process_file(cfg.data, n, root).exists()]
@@ -171,10 +206,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return data_report(cfg, build, root)
 
     def train():
-        run_isolated("train", cfg, build, root, rtl_events)
+        memory["train"] = run_isolated("train", cfg, build, root, rtl_events)
 
     def evaluate():
-        run_isolated("evaluate", cfg, build, root, rtl_events)
+        memory["evaluate"] = run_isolated("evaluate", cfg, build, root, rtl_events)
 
     def firmware():
         from trigger.design import load_design
@@ -190,7 +225,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return write_resources(build, cfg)
 
     def compare():
-        run_isolated("compare", cfg, build, root, rtl_events)
+        memory["compare"] = run_isolated("compare", cfg, build, root, rtl_events)
 
     def quick_sim():
         from cocotb_tests.runner import run_sim
@@ -269,6 +304,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         write_json(stamp, {"key": key, "finished": time.time()})
     pool.shutdown()
     write_json(timings_path, timings)
+    write_memory(memory_path, memory)
     with stage("summary", stage_seconds):
         result = summary()
     if result["bit_accuracy"].get("all_exact") is False:

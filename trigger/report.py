@@ -144,6 +144,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
         "reports_not_shown": stale,
         "data": data,
         "timing": timing,
+        "memory": _read(rep / "memory.json"),
         "versions": versions.collect(),
     }
     write_json(rep / "summary.json", summary)
@@ -167,6 +168,21 @@ def current_hashes(build: Path) -> dict:
 
 def _pct(e):
     return f"{100 * e['efficiency']:.2f} ± {100 * e['uncertainty']:.2f} %"
+
+
+def _sim_lines(sim: dict) -> list[str]:
+    """sim.json as sentences: what ran, what it measured, what it found."""
+    ok = "passed" if sim.get("passed") else f"FAILED: {sim.get('failed_tests')}"
+    lines = [f"- {len(sim.get('tests_reporting') or [])} testbenches ({', '.join(sim.get('tests_reporting') or [])}): {ok}",
+             f"- {sim.get('events_simulated')} events compared with the emulator: {sim.get('mismatches')} mismatches",
+             f"- latency {sim.get('latency_cycles')} clocks = {sim.get('latency_ns')} ns at {sim.get('clock_mhz')} MHz "
+             f"(budget {sim.get('latency_budget_ns')} ns), initiation interval {sim.get('initiation_interval')}, "
+             f"bunch crossings every {sim.get('bx_spacing_cycles')} clocks",
+             f"- Verilator build {sim.get('verilator_build_seconds', 0):.1f} s, tests {sim.get('test_seconds', 0):.1f} s"
+             + (f", {sim['sim_events_per_second']:,.0f} events/s" if sim.get("sim_events_per_second") else "")]
+    if sim.get("input"):
+        lines.append(f"- events from {sim['input']}")
+    return lines
 
 
 # long: the summary page top to bottom, one block per section
@@ -236,8 +252,7 @@ def render_summary(s: dict, rates: list[str]) -> str:
     for p in s["bit_accuracy"]["pairs"]:
         L.append(f"| {p['pair']} | {p['events']} | {100 * p['exact_fraction']:.4f} % |")
     if s["simulation"]:
-        sim = s["simulation"]
-        L += ["", "## RTL simulation (cocotb)", "", "```", json.dumps({k: v for k, v in sim.items() if k != "rates"}, indent=1), "```"]
+        L += ["", "## RTL simulation (cocotb)", ""] + _sim_lines(s["simulation"])
     L += ["", "## Plots", ""]
     for sig in s["physics"]:
         L.append(f"![ROC {sig}](plots/roc_{sig}.png)")
@@ -246,5 +261,11 @@ def render_summary(s: dict, rates: list[str]) -> str:
         L.append(f"![data {name}](plots/data_{name}.png)")
     L += ["", "## Timing (seconds per stage, last run of each)", ""]
     L += [f"- {k}: {v:.1f}" for k, v in s["timing"].items()]
+    mem = s.get("memory") or {}
+    if mem:
+        L += ["", "## Peak memory (the kernel's ru_maxrss per process, MiB)", ""]
+        L += [f"- {k} (its own process): {v['peak_rss_mib']:,.0f}" for k, v in mem.get("stages", {}).items()]
+        L += [f"- the flow's process: {mem['flow_process_peak_rss_mib']:,.0f}; largest child process: {mem['largest_child_peak_rss_mib']:,.0f}"
+              + (f"; cgroup peak: {mem['cgroup_peak_mib']:,.0f}" if mem.get("cgroup_peak_mib") else "")]
     L += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in s["versions"].items()]
     return "\n".join(L) + "\n"
