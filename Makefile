@@ -35,6 +35,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel && \
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock && \
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . && \
+	$(BIN)/python -m trigger.firmware.warm && \
 	echo "==> setup done in $$(( $$(date +%s) - start )) s"
 	@touch $@
 

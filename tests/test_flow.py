@@ -211,11 +211,13 @@ def test_edge_cases_sit_at_every_threshold(tiny):
     cases = edge_cases(emu, pool=pool)
     scores = set(emu.run(cases["threshold_edges"])[1].tolist())
     _, reached = threshold_edges(emu, pool)
-    # thresholds are chosen at scores events have, so T is reached; T-1 or T+1 need not be (a sum of two squares
-    # cannot take every value): the report names those
-    assert len(reached) == 3 * len(emu.thresholds) and all(v for k, v in reached.items() if k.endswith(" T")), reached
+    # T-1, T, T+1 need not be scores any event has (thresholds sit on CMSSW's grid; a sum of squares cannot take
+    # every value): the report names those reached; the events on both sides of each decision are always there
+    assert len(reached) == 3 * len(emu.thresholds)
+    everything = np.concatenate([pool] + [w for k, w in cases.items() if k != "threshold_edges"])  # what edge_cases searched
+    pool_scores, all_scores = emu.run(pool)[1], emu.run(everything)[1]
     for t in emu.thresholds:
         for d in (-1, 0, 1):
-            assert (int(t + d) in scores) == any(int(t + d) == s for s in emu.run(pool)[1].tolist())
-    everything = np.concatenate([pool] + [w for k, w in cases.items() if k != "threshold_edges"])
+            assert (int(t + d) in scores) == any(int(t + d) == s for s in pool_scores.tolist())
+        assert int(all_scores[all_scores < t].max()) in scores and int(all_scores[all_scores >= t].min()) in scores
     assert max(emu.run(everything)[1]) in scores  # the highest score any of these events reaches is among them

@@ -51,9 +51,10 @@ def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
 
 
 def threshold_edges(emu, pool: np.ndarray, score: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-    """Events of `pool` whose score sits exactly at T-1, T and T+1 of every threshold, and the highest score
-    reached; also which of those values some event reaches (not all need be reachable). score: the pool's
-    emulator scores when already known."""
+    """Events of `pool` whose score sits exactly at T-1, T and T+1 of every threshold, the events on either side
+    of it (the highest score below T, the lowest at or above: the decision's boundary, whether or not T itself is
+    a score), and the highest score reached; also which of T-1, T, T+1 some event reaches (not all need be
+    reachable). score: the pool's emulator scores when already known."""
     if isinstance(pool, list):  # several arrays, taken as one without copying them all
         rows = _Rows(pool)
     else:
@@ -67,6 +68,11 @@ def threshold_edges(emu, pool: np.ndarray, score: np.ndarray | None = None) -> t
             found[f"{name} {'T' if d == 0 else f'T{d:+d}'}"] = bool(len(hit))
             if len(hit):
                 picks.append(int(hit[0]))
+        below, above = np.flatnonzero(score < t), np.flatnonzero(score >= t)
+        if len(below):
+            picks.append(int(below[np.argmax(score[below])]))
+        if len(above):
+            picks.append(int(above[np.argmin(score[above])]))
     return rows[sorted(set(picks))], found
 
 

@@ -1,0 +1,41 @@
+"""`python -m trigger.firmware.warm`: compile da4ml's numba kernels once, at set-up, into numba's on-disk cache.
+
+da4ml's solver functions are numba-compiled with cache=True: the first call in a fresh environment compiles them
+(about two minutes on 2 cores), every later process loads them. `make setup` runs this so that neither the first
+`trigger firmware` nor each test process pays for it. The tiny design below exercises the same kernels (they
+are compiled per argument type, and every design calls them with the same types).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def tiny_design():
+    from trigger.design import design_from_dict
+
+    rng = np.random.default_rng(0)
+    return design_from_dict({
+        "format": "trigger-design/1", "name": "warm",
+        "inputs": [{"name": f"w{i}", "type": "ap_uint<8>"} for i in range(4)],
+        "scaling": {"offset": [0] * 4, "offset_type": "ap_fixed<9,9>", "shift": [2] * 4, "intermediate": "ap_fixed<12,10>",
+                    "output": "ap_fixed<8,6,AP_RND_CONV,AP_SAT>"},
+        "layers": [{"name": "d", "weight": (rng.integers(-8, 8, (4, 3)) / 4).tolist(), "bias": [0.5, -0.25, 0],
+                    "weight_type": "ap_fixed<5,3>", "bias_type": "ap_fixed<5,3>", "accum_type": "ap_fixed<16,8>",
+                    "result_type": "ap_fixed<16,8>", "activation": "linear", "activation_type": "ap_fixed<10,6>"}],
+        "score": {"square_type": "ap_ufixed<20,12>", "sum_type": "ap_ufixed<22,14>"}, "thresholds": [{"name": "t", "raw": 100}],
+    })
+
+
+def main() -> None:
+    from trigger.firmware.rtl import trace
+
+    t = time.perf_counter()
+    trace(tiny_design())
+    print(f"da4ml's numba kernels ready ({time.perf_counter() - t:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
