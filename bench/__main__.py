@@ -20,7 +20,7 @@ def bench_implementations(cfg, build: Path, n: int) -> dict:
 
     from emulator import Emulator
     from trigger.firmware.hls import CSim
-    from trigger.train import load_model, load_scaling
+    from trigger.model.train import load_model, load_scaling
 
     emu = Emulator.load(build)
     rng = np.random.default_rng(0)
@@ -56,7 +56,7 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
     from da4ml.codegen import VerilogModel
 
     from emulator import Emulator
-    from trigger.compare import rtl_outputs
+    from trigger.verify.compare import rtl_outputs
     from trigger.firmware.rtl import TOP, choose_cutoff
     from trigger.firmware.verilator import verilator_env
 

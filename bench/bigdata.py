@@ -90,7 +90,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from trigger.data.dataset import process_file
-    from trigger.pipeline import ROOT
+    from trigger.flow.pipeline import ROOT
 
     base = load_config(args.config)
     args.out.mkdir(parents=True, exist_ok=True)

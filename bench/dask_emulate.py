@@ -40,7 +40,7 @@ def main(argv=None):
     from dask.distributed import Client, LocalCluster
 
     from trigger.config import load_config
-    from trigger.emulate import emulate_file
+    from trigger.verify.emulate import emulate_file
     from trigger.io_utils import write_json
 
     cfg = load_config(args.build / "config.yaml")

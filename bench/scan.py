@@ -44,9 +44,9 @@ def parse_point(text: str) -> tuple[str, dict]:
 
 
 def evaluate_point(cfg, build: Path, samples: dict) -> dict:
-    from trigger.evaluate import score_performance
-    from trigger.scoring import software_scores, threshold_for_fraction
-    from trigger.train import load_model, load_scaling
+    from trigger.physics.evaluate import score_performance
+    from trigger.physics.scoring import software_scores, threshold_for_fraction
+    from trigger.model.train import load_model, load_scaling
 
     model, scaling = load_model(build), load_scaling(build)
     scores = {n: software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type)[1] for n, s in samples.items()}
@@ -99,7 +99,7 @@ def main(argv=None):
     from trigger.config import load_config
     from trigger.data.dataset import load_sample
     from trigger.io_utils import atomic_write_text, write_json
-    from trigger.train import train
+    from trigger.model.train import train
 
     base = load_config(a.config)
     points = [parse_point(p) for p in a.point] or [("default", {})]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -11,26 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.firmware.verilator import apply_verilator_env, rtl_sources
+from trigger.firmware.verilator import apply_verilator_env, rtl_sha256, rtl_sources
 from trigger.io_utils import write_json
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _rtl_hash(sources) -> str:
-    h = hashlib.sha256()
-    for p in sources:
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = None, input_file: str | None = None) -> Path:
     """Mixed background + signal events, background alone (with weights), and the edge-case vectors. With an
     input file, every event of it stands for both (unit weights); an imported design with none gets random words."""
     from emulator import Emulator
-    from trigger.compare import has_model
-    from trigger.edge_words import edge_cases
+    from trigger.verify.compare import has_model
+    from trigger.verify.edge_words import edge_cases
     from trigger.data.dataset import load_background, load_sample
     from trigger.data.words import read_words
 
@@ -98,7 +89,7 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
     apply_verilator_env()
     sources = rtl_sources(build / "rtl", ports)
     sim_build = build / "sim" / "verilator"
-    key = _rtl_hash(sources) + "-public-depth-1"  # the build flags are part of what a build holds
+    key = rtl_sha256(build / "rtl", ports)[:16] + "-public-depth-1"  # the build flags are part of what a build holds
     stamp = sim_build / "rtl.hash"
     if stamp.exists() and stamp.read_text() != key:
         shutil.rmtree(sim_build)  # the RTL changed: rebuild from scratch
@@ -121,8 +112,6 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
     parts = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
     failed = _failures(Path(xml))
     lat = parts.get("latency", {})
-    from trigger.firmware.verilog_sim import rtl_sha256
-
     out = {
         "rtl_sha256": rtl_sha256(build / "rtl", ports),
         "input": str(input_file) if input_file else None,

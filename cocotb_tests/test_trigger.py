@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from cocotb_tests.tb import ClockCounter, Driver, Monitor, PortLayout, Scoreboard
 from emulator import Emulator
-from trigger.scoring import rate_uncertainty, weighted_pass_fraction
+from trigger.physics.scoring import rate_uncertainty, weighted_pass_fraction
 
 BUILD = Path(os.environ["TRIGGER_BUILD"])
 EVENTS = Path(os.environ["TRIGGER_SIM_EVENTS"])

@@ -1,7 +1,7 @@
 """Fixed-point casts as `ap_fixed` assignment defines them, on int64 arrays of raw values (counts of an LSB).
 
 An independent implementation: it shares no arithmetic with the firmware generators; it only reads the
-parsed types (trigger.fixed.FixedType). Every rounding mode (quantization first, on the bits below the
+parsed types (trigger.design.fixed.FixedType). Every rounding mode (quantization first, on the bits below the
 new LSB), then every overflow mode (on the rounded value), as in Vitis HLS's ap_fixed_base.h.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigger.fixed import FixedType, Overflow, Rounding
+from trigger.design.fixed import FixedType, Overflow, Rounding
 
 
 def _round_right(raw: np.ndarray, s: np.ndarray, mode: Rounding) -> np.ndarray:

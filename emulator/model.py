@@ -17,7 +17,7 @@ import numpy as np
 from emulator.fixed import shift_raw
 from emulator.nodes import FloatOps, IntOps, NodeRunner
 from trigger.design import Design, DesignError, load_design
-from trigger.intervals import analyse
+from trigger.design.intervals import analyse
 
 
 class EmulatorError(ValueError):

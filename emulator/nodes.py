@@ -1,4 +1,4 @@
-"""One rule per node kind (trigger/graph.py), run on raw integers held either in int64 (IntOps) or in float
+"""One rule per node kind (trigger/design/graph.py), run on raw integers held either in int64 (IntOps) or in float
 arrays (FloatOps, only where every value is provably exact there). A new node kind adds one method here."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 from emulator.fixed import cast as int_cast
 from emulator.fixed import overflow as int_overflow
 from emulator.fixed import tree_sum as int_tree_sum
-from trigger.fixed import FixedType, Overflow, Rounding
+from trigger.design.fixed import FixedType, Overflow, Rounding
 
 
 class IntOps:

@@ -12,9 +12,9 @@ from synthetic import write_tiny_dataset  # noqa: E402
 def tiny(tmp_path_factory):
     """The whole flow on the tiny synthetic config: train, evaluate, firmware (no resources). Built once."""
     from trigger.config import load_config
-    from trigger.evaluate import evaluate
+    from trigger.physics.evaluate import evaluate
     from trigger.firmware.build import build_firmware
-    from trigger.train import train
+    from trigger.model.train import train
 
     root = tmp_path_factory.mktemp("tiny")
     cfg = load_config(write_tiny_dataset(root))

@@ -17,7 +17,7 @@ from trigger.data.layout import FEATURE_NAMES
 from trigger.design import design_from_dict, save_design
 from trigger.export.cmssw import LOSS, MU_FIRST, SCORE_FIRST, ExportError, export_cmssw, plan
 from trigger.firmware.templates import TEMPLATES
-from trigger.fixed import FixedType, Overflow
+from trigger.design.fixed import FixedType, Overflow
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "axol1tl"

@@ -14,7 +14,7 @@ import yaml
 
 from emulator import Emulator
 from trigger.design import DesignError, design_from_dict, load_design, save_design
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "axol1tl"
 
@@ -51,7 +51,7 @@ def odd_design(seed: int = 5) -> dict:
 def odd_build(tmp_path_factory):
     from trigger.config import load_config
     from trigger.firmware.build import build_firmware
-    from trigger.importer import import_design
+    from trigger.model.importer import import_design
 
     tmp = tmp_path_factory.mktemp("odd")
     (tmp / "odd.yaml").write_text(yaml.safe_dump(odd_design()))
@@ -62,10 +62,10 @@ def odd_build(tmp_path_factory):
 
 
 def test_odd_design_is_exact_in_emulator_csim_and_verilog(odd_build, monkeypatch):
-    from trigger.compare import Outputs
-    from trigger.edge_words import edge_cases
+    from trigger.verify.compare import Outputs
+    from trigger.verify.edge_words import edge_cases
     from trigger.firmware.hls import CSim
-    from trigger.firmware.verilog_sim import VerilogSim
+    from trigger.verify.verilog_sim import VerilogSim
 
     cfg, build, _ = odd_build
     emu = Emulator.load(build)
@@ -94,7 +94,7 @@ def test_odd_design_is_exact_in_emulator_csim_and_verilog(odd_build, monkeypatch
 def test_trained_design_round_trips(tiny, tmp_path):
     """Our own design, re-imported, gives the same firmware bytes and the same outputs."""
     from trigger.firmware.build import build_firmware
-    from trigger.importer import import_design
+    from trigger.model.importer import import_design
 
     cfg, build, fw = tiny
     d = load_design(build / "design.yaml")
@@ -113,7 +113,7 @@ def test_qkeras_model_and_hls4ml_config_import(tmp_path):
     import tensorflow as tf
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 
-    from trigger.importer import design_from_keras
+    from trigger.model.importer import design_from_keras
 
     inp = tf.keras.Input(shape=(3,), name="x")
     h = QDense(4, kernel_quantizer=quantized_bits(6, 2, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1), name="fc1")(inp)
@@ -172,7 +172,7 @@ def test_validation_names_the_key(edit, msg):
 def test_axol1tl_v4_reproduces_the_menu_bits(tmp_path):
     """The deployed CMS design, imported, gives every AXO algorithm bit of the menu's test vector."""
     from trigger.data.testvectors import MuonPhi, PtHalving, read_testvector
-    from trigger.importer import import_design
+    from trigger.model.importer import import_design
 
     d = import_design(SHARED / "axol1tl_v4.design.yaml", tmp_path / "b")
     tv = read_testvector(SHARED / "L1menu_2024_v1_3_0_data_TestVector_000.txt")
@@ -187,7 +187,7 @@ def test_axol1tl_v4_reproduces_the_menu_bits(tmp_path):
 
 
 def test_hazards_list_overflows_and_find_a_score_wrap():
-    from trigger.hazards import hazard_report
+    from trigger.verify.hazards import hazard_report
 
     d = odd_design()
     r = hazard_report(design_from_dict(d))

@@ -8,7 +8,7 @@ import pytest
 
 from emulator import Emulator, EmulatorError
 from emulator.nodes import FloatOps, NodeRunner
-from trigger.edge_words import edge_cases
+from trigger.verify.edge_words import edge_cases
 
 
 def _inputs(emu):

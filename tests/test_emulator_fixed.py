@@ -5,7 +5,7 @@ import numpy as np
 
 from emulator.fixed import cast
 from emulator.nodes import _round as round_scaled  # the float path's rounding of exact dyadic values
-from trigger.fixed import FixedType, Rounding
+from trigger.design.fixed import FixedType, Rounding
 
 
 def test_rnd_conv_rounds_ties_to_even():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from emulator.fixed import cast, shift_raw, tree_sum
-from trigger.fixed import FixedType, FixedTypeError, Overflow, Rounding
+from trigger.design.fixed import FixedType, FixedTypeError, Overflow, Rounding
 
 AP_TYPES = Path(__import__("hls4ml").__file__).parent / "templates" / "vivado" / "ap_types"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from emulator import Emulator
-from trigger.compare import compare
-from trigger.edge_words import edge_cases
+from trigger.verify.compare import compare
+from trigger.verify.edge_words import edge_cases
 from trigger.firmware.hls import CSim
 
 
@@ -67,7 +67,7 @@ def test_thresholds_match_target_rates(tiny):
 
 
 def test_training_uses_the_configured_reconstruction_weights(tiny):
-    from trigger.train import load_reco_term
+    from trigger.model.train import load_reco_term
 
     cfg, build, _ = tiny
     expected = cfg.training.reco_field_weights.per_input()
@@ -145,7 +145,8 @@ def test_latency_meets_budget(tiny):
 def test_unsupported_layer_is_named(tiny):
     import tensorflow as tf
 
-    from trigger.firmware.network import ConversionError, check_supported
+    from trigger.design import ConversionError
+    from trigger.model.to_design import check_supported
 
     inp = tf.keras.Input(shape=(57,))
     x = tf.keras.layers.BatchNormalization(name="bn_float")(inp)
@@ -169,7 +170,7 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
 
     from emulator.bits import dump_event, pack, read_vectors, unpack, write_vectors
     from trigger.data.dataset import process_file
-    from trigger.emulate import emulate_file
+    from trigger.verify.emulate import emulate_file
 
     cfg, build, _ = tiny
     src = process_file(cfg.data, "sigA")
@@ -202,8 +203,8 @@ def emu_rates(build):
 
 
 def test_edge_cases_sit_at_every_threshold(tiny):
-    from trigger.compare import load_events
-    from trigger.edge_words import threshold_edges
+    from trigger.verify.compare import load_events
+    from trigger.verify.edge_words import threshold_edges
 
     cfg, build, _ = tiny
     emu = Emulator.load(build)

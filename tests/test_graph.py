@@ -14,7 +14,7 @@ import pytest
 
 from emulator import Emulator
 from trigger.design import DesignError, design_from_dict, save_design
-from trigger.fixed import Overflow, Rounding
+from trigger.design.fixed import Overflow, Rounding
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MODES = list(itertools.product(Rounding, Overflow))
@@ -65,7 +65,7 @@ def random_graph(seed: int) -> dict:
 
 
 def _words(emu, n=20000, seed=0):
-    from trigger.edge_words import edge_cases
+    from trigger.verify.edge_words import edge_cases
 
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
@@ -73,7 +73,7 @@ def _words(emu, n=20000, seed=0):
 
 def _ir(design, words):
     """da4ml's graph: its C++ interpreter, or its Python one (row by row, slow) where values pass 32 bits, as compare does."""
-    from trigger.compare import Outputs, _ir_width, rtl_outputs
+    from trigger.verify.compare import Outputs, _ir_width, rtl_outputs
     from trigger.firmware.rtl import trace
 
     _, comb = trace(design)
@@ -140,7 +140,7 @@ def test_random_graph_verilog_with_wrapper(tmp_path):
     """One random graph through `trigger firmware` and the emitted Verilog (reset/valid wrapper) under Verilator."""
     from trigger.config import load_config
     from trigger.firmware.build import build_firmware
-    from trigger.firmware.verilog_sim import VerilogSim
+    from trigger.verify.verilog_sim import VerilogSim
 
     d = design_from_dict(random_graph(1))
     build = tmp_path / "b"
@@ -261,7 +261,7 @@ def test_axol1tl_v5_verilog_reproduces_the_2025_test_vector(tmp_path):
     min): `make test-all`."""
     from trigger.config import load_config
     from trigger.firmware.build import build_firmware
-    from trigger.firmware.verilog_sim import VerilogSim
+    from trigger.verify.verilog_sim import VerilogSim
 
     d, tv_words, ref = _v5()
     emu = Emulator(d)

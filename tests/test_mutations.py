@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from trigger.compare import compare
+from trigger.verify.compare import compare
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def test_a_shifted_threshold_is_reported_and_the_cli_fails(copy_of_tiny):
 
     from emulator import Emulator
     from trigger.cli import app
-    from trigger.compare import load_events
+    from trigger.verify.compare import load_events
 
     cfg, build = copy_of_tiny
     emu = Emulator.load(build)

@@ -7,7 +7,7 @@ import yaml
 
 from synthetic import write_tiny_dataset
 from trigger.config import load_config
-from trigger.pipeline import run_flow
+from trigger.flow.pipeline import run_flow
 
 
 def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
@@ -36,7 +36,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert again["compare"] > 0 and all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware"))
 
     # a source file of the tool changed: the stages that run it rerun, the others do not
-    import trigger.pipeline as pl
+    import trigger.flow.pipeline as pl
 
     real = pl.sources_hash
     with pytest.MonkeyPatch.context() as mp:
@@ -88,7 +88,7 @@ def test_an_isolated_stage_raises_its_own_error_here(tmp_path):
     """train, evaluate and compare run in spawned processes (their memory goes back when they end); a failure
     there comes back as the same exception, with the child's traceback attached."""
     from emulator.model import EmulatorError
-    from trigger.pipeline import ROOT, run_isolated
+    from trigger.flow.pipeline import ROOT, run_isolated
 
     with pytest.raises(EmulatorError, match="design file not found") as info:
         run_isolated("compare", load_config(None), tmp_path / "no_build", ROOT, 10)
@@ -107,7 +107,7 @@ def _tree(root, files: dict):
 def test_stage_keys_follow_the_imports(tmp_path):
     """A stage's files are its modules' import closure (also imports inside functions, relative imports, parent
     packages), and editing a module only the cocotb runner uses changes that stage's hash and no other."""
-    from trigger.module_deps import project_files
+    from trigger.flow.module_deps import project_files
 
     _tree(tmp_path, {
         "cocotb_tests/__init__.py": "", "cocotb_tests/runner.py": "def run():\n    from .tb import Driver\n",
@@ -129,15 +129,15 @@ def test_the_real_stages_see_the_files_they_run(tmp_path, monkeypatch):
     """The sim stage's key covers the cocotb helpers and the modules they use (compare, data, scoring), which the
     hand-kept lists missed; the firmware stage's covers the graph, the interval analysis and the hazards, and no
     cocotb file; an edit of cocotb_tests/tb.py changes the sim key only."""
-    import trigger.pipeline as pl
-    from trigger.pipeline import ROOT, Stage, sources_hash, stage_files
+    import trigger.flow.pipeline as pl
+    from trigger.flow.pipeline import ROOT, Stage, sources_hash, stage_files
 
     sim = Stage("sim", (), (), lambda: None, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"))
-    fw = Stage("firmware", (), (), lambda: None, modules=("trigger.firmware.build", "trigger.hazards"))
+    fw = Stage("firmware", (), (), lambda: None, modules=("trigger.firmware.build", "trigger.verify.hazards"))
     sim_f = {f.relative_to(ROOT).as_posix() for f in stage_files(sim)}
     fw_f = {f.relative_to(ROOT).as_posix() for f in stage_files(fw)}
-    assert {"cocotb_tests/tb.py", "trigger/compare.py", "trigger/scoring.py", "trigger/data/words.py"} <= sim_f
-    assert {"trigger/graph.py", "trigger/intervals.py", "trigger/hazards.py", "trigger/firmware/rtl.py"} <= fw_f
+    assert {"cocotb_tests/tb.py", "trigger/verify/compare.py", "trigger/physics/scoring.py", "trigger/data/words.py"} <= sim_f
+    assert {"trigger/design/graph.py", "trigger/design/intervals.py", "trigger/verify/hazards.py", "trigger/firmware/rtl.py"} <= fw_f
     assert not any(f.startswith("cocotb_tests/") for f in fw_f)
     before = sources_hash(stage_files(sim)), sources_hash(stage_files(fw))
     real_read = pl.Path.read_bytes

@@ -103,7 +103,7 @@ def thread_cluster():
 
 
 def test_emulate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, cluster):
-    from trigger.emulate import emulate_file
+    from trigger.verify.emulate import emulate_file
 
     cfg, build, _ = tiny
     rng = np.random.default_rng(5)
@@ -127,7 +127,7 @@ def _strip(r: dict) -> dict:
 def test_evaluate_on_a_dask_cluster_equals_one_process(tiny, tmp_path, thread_cluster):
     import shutil
 
-    from trigger.evaluate import evaluate
+    from trigger.physics.evaluate import evaluate
 
     cfg, build, _ = tiny
     copy = tmp_path / "b"

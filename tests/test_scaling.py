@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 from trigger.model.scaling import count_input_saturation, fit_scaling
 
 INPUT = FixedType(10, 4, signed=True, rounding="RND_CONV", overflow="SAT")  # range [-8, 8)
@@ -52,7 +52,7 @@ def test_unknown_offset_is_named():
 
 def test_reconstruction_mask_follows_config():
     from trigger.model.scaling import Scaling
-    from trigger.train import _inputs
+    from trigger.model.train import _inputs
 
     words = np.zeros((2, 57), dtype=np.int64)
     words[:, 0] = 40  # MET

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from trigger.scoring import efficiency, rate_uncertainty, roc, threshold_for_fraction, weighted_pass_fraction
+from trigger.physics.scoring import efficiency, rate_uncertainty, roc, threshold_for_fraction, weighted_pass_fraction
 
 
 def test_weighted_auc_matches_scikit_learn():
@@ -86,7 +86,7 @@ def test_thresholds_are_checked_on_an_independent_split(tiny):
 
 
 def test_thin_curve_keeps_its_own_points_and_both_ends():
-    from trigger.scoring import roc, thin_curve
+    from trigger.physics.scoring import roc, thin_curve
 
     rng = np.random.default_rng(3)
     bkg, sig = rng.normal(0, 1, 200_000), rng.normal(1, 1, 50_000)

@@ -59,7 +59,7 @@ def _guard(fn):
         from trigger.data.testvectors import TestVectorError
         from trigger.design import DesignError
         from trigger.export.cmssw import ExportError
-        from trigger.firmware.network import ConversionError
+        from trigger.design import ConversionError
 
         try:
             return fn(*a, **k)
@@ -172,7 +172,7 @@ def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default
     """Per-process PNG distributions: multiplicities, leading pT, MET, eta."""
     from trigger.data.dataset import process_file
     from trigger.data.io import read_events
-    from trigger.plots import data_plots
+    from trigger.physics.plots import data_plots
 
     cfg = _load(config, build)
     paths = files or [process_file(cfg.data, n) for n in cfg.data.processes()]
@@ -189,7 +189,7 @@ def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default
 def train(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
           baselines: bool = typer.Option(True, help="Also train the plain AE and AXOL1TL-v1 baselines.")):
     """Quantization-aware training of the VAE on background; writes build/model/."""
-    from trigger.train import train as _train
+    from trigger.model.train import train as _train
 
     cfg = _load(config, build)
     _save_cfg(cfg, build)
@@ -203,7 +203,7 @@ def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
              scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address: score the files chunk by chunk on that "
                                                      "cluster (its workers must see the data and the build at the same paths).")):
     """ROC, AUC, thresholds for the target rates and signal efficiencies; writes build/reports/physics.json."""
-    from trigger.evaluate import evaluate as _evaluate
+    from trigger.physics.evaluate import evaluate as _evaluate
 
     cfg = _load(config, build)
     _save_cfg(cfg, build)
@@ -228,7 +228,7 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     from trigger.firmware.timing import TimingEstimateError
 
     from trigger.design import load_design
-    from trigger.hazards import write_hazards
+    from trigger.verify.hazards import write_hazards
 
     try:
         write_hazards(load_design(build / "design.yaml"), build)
@@ -264,7 +264,7 @@ def import_(design: Optional[Path] = typer.Argument(None, help="A trigger-design
             hls4ml_config: Optional[Path] = typer.Option(None, "--hls4ml-config", help="With --keras: hls4ml configuration (Model/LayerName -> Precision)."),
             spec: Optional[Path] = typer.Option(None, "--spec", help="With --keras: YAML with the design's inputs, scaling, score and thresholds.")):
     """Make BUILD a build of an outside design: `firmware`, `emulate`, `compare`, `sim` and `report` then use it."""
-    from trigger.importer import import_design, import_keras
+    from trigger.model.importer import import_design, import_keras
 
     if (design is None) == (keras is None):
         raise typer.BadParameter("give either a DESIGN file or --keras MODEL --hls4ml-config CFG --spec SPEC")
@@ -294,7 +294,7 @@ def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "
     import numpy as np
 
     from emulator.bits import dump_event, write_vectors
-    from trigger.emulate import emulate_file
+    from trigger.verify.emulate import emulate_file
 
     cfg = _load(config, build)
     n = emulate_file(build, input, out, cfg.units, scheduler=scheduler)
@@ -318,7 +318,7 @@ def compare(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
             rtl_events: int = typer.Option(1_000_000, help="Events for emulator vs RTL (physics, then random words)."),
             reference_bits: Optional[str] = typer.Option(None, "--reference-bits", help="Comma-separated algo_bits columns of --input, one per threshold, to compare our bits with.")):
     """Bit-accuracy: QKeras vs emulator vs C simulation vs da4ml; writes bit_accuracy.json and .md."""
-    from trigger.compare import compare as _compare
+    from trigger.verify.compare import compare as _compare
 
     cfg = _load(config, build)
     cols = None
@@ -374,7 +374,7 @@ def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage."),
         sim_events: int = typer.Option(2000, help="Events of the short cocotb pass on the RTL (0: skip it; `trigger sim` is the full one).")):
     """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
-    from trigger.pipeline import BitAccuracyError, run_flow
+    from trigger.flow.pipeline import BitAccuracyError, run_flow
 
     from trigger.firmware.build import LatencyBudgetError
     from trigger.firmware.timing import TimingEstimateError

@@ -13,7 +13,7 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 DEFAULT_CONFIG = Path(str(resources.files("trigger") / "configs" / "default.yaml"))  # package data; configs/default.yaml links to it
 BUNCH_CROSSING_MHZ = 40.0

@@ -21,7 +21,7 @@ def data_report(cfg: Config, build: Path, root: Path | None = None) -> dict:
     from trigger.data.dataset import process_file
     from trigger.data.stream import file_info, iter_chunks
     from trigger.data.units import SaturationCount, to_words
-    from trigger.plots import data_plots
+    from trigger.physics.plots import data_plots
     from trigger.progress import bar
 
     info, samples, weights = {}, {}, {}
@@ -154,7 +154,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
 
 def current_hashes(build: Path) -> dict:
     from trigger.design import DesignError, load_design
-    from trigger.firmware.verilog_sim import rtl_sha256
+    from trigger.firmware.verilator import rtl_sha256
 
     out = {}
     try:

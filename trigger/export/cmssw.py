@@ -21,7 +21,7 @@ import numpy as np
 from trigger.data.layout import N_FEATURES
 from trigger.design import Design
 from trigger.firmware.templates import TEMPLATES, render
-from trigger.fixed import FixedType, Overflow
+from trigger.design.fixed import FixedType, Overflow
 
 CMSSW_INPUT = FixedType.parse("ap_fixed<18,13>")
 LOSS = FixedType.parse("ap_ufixed<18,14>")  # CMSSW multiplies it by 16 and compares with the menu threshold
@@ -46,7 +46,7 @@ class Plan:
 
 
 def _reachable(design: Design, name: str) -> tuple[float, float]:
-    from trigger.intervals import analyse
+    from trigger.design.intervals import analyse
 
     lo, hi = analyse(design).ranges[name]
     return float(np.min(lo)), float(np.max(hi))

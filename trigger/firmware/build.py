@@ -28,7 +28,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     from trigger.design import load_design
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.rtl import trace, write_rtl
-    from trigger.firmware.verilog_sim import rtl_sha256
+    from trigger.firmware.verilator import rtl_sha256
 
     build = Path(build)
     timings: dict[str, float] = {}
@@ -101,7 +101,7 @@ def write_resources(build: Path, cfg: Config | None = None) -> dict:
     fw = cfg.firmware if cfg is not None else FirmwareConfig()
     ports = json.loads((build / "rtl" / "ports.json").read_text())
     t = time.perf_counter()
-    from trigger.firmware.verilog_sim import rtl_sha256
+    from trigger.firmware.verilator import rtl_sha256
 
     from trigger.firmware.timing import TimingEstimateError, timing_estimate
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from trigger.config import Config
 from trigger.design import Design
-from trigger.firmware.network import ConversionError
+from trigger.design import ConversionError
 from trigger.firmware.templates import render_tree
 
 PROJECT = "myproject"

@@ -1,5 +1,5 @@
 """HLS C++ of a `trigger-design/2` graph: one block per node, in the design's order, with the semantics of the
-hls4ml layer of that name (trigger/graph.py) written out with every type explicit.
+hls4ml layer of that name (trigger/design/graph.py) written out with every type explicit.
 
 hls4ml's Keras converter has no layer for every node kind (a sum over a tensor, a dot whose accumulator must be
 set), so the graph is written here, in the project's `firmware/myproject.cpp`, with hls4ml's ap_types and its
@@ -88,7 +88,7 @@ def write_graph(design: Design, firmware: Path) -> tuple[str, str]:
     (firmware / f"{PROJECT}.h").write_text(f"// Generated from the design {design.name!r}; do not edit by hand.\n#ifndef MYPROJECT_H_\n"
                                            f"#define MYPROJECT_H_\n#include \"defines.h\"\n{sig};\n#endif\n")
     weights = "\n".join(d for d in decls if not d.startswith("typedef"))
-    src = [f"// The graph of design {design.name!r}, node by node (semantics: trigger/graph.py); generated, do not edit.",
+    src = [f"// The graph of design {design.name!r}, node by node (semantics: trigger/design/graph.py); generated, do not edit.",
            f'#include "{PROJECT}.h"', '#include "nnet_utils/nnet_common.h"', "", weights, "", sig + " {", "#pragma HLS PIPELINE II = 1",
            "#pragma HLS ARRAY_PARTITION variable = x complete", "#pragma HLS ARRAY_PARTITION variable = mu complete", *body,
            f"    for (int i = 0; i < {design.latent}; i++) mu[i] = {ids[design.exposed]}[i];",

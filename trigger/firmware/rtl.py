@@ -13,7 +13,7 @@ import numpy as np
 from trigger.config import Config
 from trigger.design import Design
 from trigger.firmware.templates import render_tree
-from trigger.fixed import FixedType, Overflow, Rounding
+from trigger.design.fixed import FixedType, Overflow, Rounding
 
 TOP = "trigger_core"  # da4ml's pipelined core
 WRAPPER = "trigger_top"  # our reset/valid wrapper around it
@@ -210,7 +210,7 @@ def _tree(vals: list, t: FixedType):
 
 
 def _node(n, args: list[list], arrays: dict, analysis) -> list:
-    """One graph node as traced values (lists of da4ml variables); the rules of trigger/graph.py."""
+    """One graph node as traced values (lists of da4ml variables); the rules of trigger/design/graph.py."""
     t = n.type
     if n.op == "dense":
         return _dense(arrays[n.inputs[0]](), n, analysis.dense[n.name])
@@ -251,7 +251,7 @@ def trace(design: Design):
     """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits..."""
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
-    from trigger.intervals import analyse
+    from trigger.design.intervals import analyse
 
     analysis = analyse(design)  # decides which dense nodes can be one CMVM
     n = design.n_inputs

@@ -41,6 +41,19 @@ def rtl_sources(rtl: Path, ports: dict) -> list[Path]:
     return [(Path(rtl) / p).resolve() for p in ports["verilog_sources"]]
 
 
+def rtl_sha256(rtl: Path, ports: dict | None = None) -> str:
+    """Hash of every Verilog source of the build (what a simulation or a synthesis of it checked)."""
+    import hashlib
+    import json
+
+    ports = ports or json.loads((Path(rtl) / "ports.json").read_text())
+    h = hashlib.sha256()
+    for p in rtl_sources(rtl, ports):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def lint_rtl(rtl: Path, ports: dict) -> dict:
     """verilator --lint-only on the generated RTL; raises with Verilator's messages on failure."""
     env = verilator_env()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 
 

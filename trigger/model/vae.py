@@ -1,6 +1,6 @@
 """QKeras VAE. The trigger keeps the encoder alone: score = sum(mu^2), the KL term without sigma.
 
-Every quantizer comes from the config's fixed-point types (trigger.fixed.FixedType), the same
+Every quantizer comes from the config's fixed-point types (trigger.design.fixed.FixedType), the same
 objects the hls4ml config, the da4ml trace and the firmware description use.
 """
 
@@ -13,7 +13,7 @@ import tensorflow as tf
 from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 
 from trigger.data.layout import N_FEATURES
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 INPUT, MU, LOGVAR = "input_quant", "mu", "logvar"
 

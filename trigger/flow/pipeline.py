@@ -13,7 +13,7 @@ from trigger.config import Config, save_config
 from trigger.io_utils import file_sha256, write_json
 from trigger.progress import console, stage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the trigger package
 
 
 class BitAccuracyError(RuntimeError):
@@ -35,8 +35,8 @@ class Stage:
 
 
 def stage_files(st: Stage) -> list[Path]:
-    """The files a stage can run or read: its modules' import closure (trigger/module_deps.py) and its globs."""
-    from trigger.module_deps import project_files
+    """The files a stage can run or read: its modules' import closure (trigger/flow/module_deps.py) and its globs."""
+    from trigger.flow.module_deps import project_files
 
     globbed = [p for pattern in st.sources for p in ROOT.glob(pattern) if p.is_file() and "__pycache__" not in p.parts]
     return sorted(set(project_files(st.modules, ROOT)) | set(globbed))
@@ -92,15 +92,15 @@ def data_fingerprint(cfg: Config, root: Path | None) -> str:
 
 def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
     if name == "train":
-        from trigger.train import train
+        from trigger.model.train import train
 
         train(cfg, build, root)
     elif name == "evaluate":
-        from trigger.evaluate import evaluate
+        from trigger.physics.evaluate import evaluate
 
         evaluate(cfg, build, root)
     elif name == "compare":
-        from trigger.compare import compare
+        from trigger.verify.compare import compare
 
         compare(cfg, build, rtl_events=rtl_events, root=root)
     else:
@@ -214,7 +214,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def firmware():
         from trigger.design import load_design
         from trigger.firmware.build import build_firmware
-        from trigger.hazards import write_hazards
+        from trigger.verify.hazards import write_hazards
 
         write_hazards(load_design(build / "design.yaml"), build)
         return build_firmware(cfg, build, resources=False)
@@ -247,16 +247,16 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     templates = ("trigger/templates/**/*",)
     stages = [
         Stage("data", ("data", "units"), (), check_data, modules=("trigger.data.dataset",), outputs=("reports/data.json",)),
-        Stage("train", ("data", "units", "model", "training"), ("data",), train, modules=("trigger.train",),
+        Stage("train", ("data", "units", "model", "training"), ("data",), train, modules=("trigger.model.train",),
               outputs=("model/trigger_model.h5", "model/scaling.json")),
-        Stage("evaluate", ("evaluation",), ("train",), evaluate, modules=("trigger.evaluate",),
+        Stage("evaluate", ("evaluation",), ("train",), evaluate, modules=("trigger.physics.evaluate",),
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
-        Stage("firmware", ("firmware",), ("evaluate",), firmware, modules=("trigger.firmware.build", "trigger.hazards"),
+        Stage("firmware", ("firmware",), ("evaluate",), firmware, modules=("trigger.firmware.build", "trigger.verify.hazards"),
               sources=templates, outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"),
               inputs=("design.yaml",)),
         Stage("resources", ("firmware",), ("firmware",), synth, background=True, modules=("trigger.firmware.build",),
               outputs=("reports/resources.json",), inputs=rtl_files),
-        Stage("compare", (), ("firmware",), compare, modules=("trigger.compare",), sources=templates,
+        Stage("compare", (), ("firmware",), compare, modules=("trigger.verify.compare",), sources=templates,
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
         # cocotb loads its test module by name, so it is named here beside the runner
         Stage("sim", ("evaluation",), ("firmware",), quick_sim, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trigger.design import Design
-from trigger.fixed import FixedType, Overflow
+from trigger.design.fixed import FixedType, Overflow
 
 EFFECT = {Overflow.WRAP: "wraps", Overflow.SAT: "saturates", Overflow.SAT_ZERO: "becomes 0", Overflow.SAT_SYM: "saturates (symmetric)"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigger.fixed import FixedType, FixedTypeError
+from trigger.design.fixed import FixedType, FixedTypeError
 
 # Every implementation holds a 48-bit type exactly (the emulator's int64, da4ml's and the C simulation's float64
 # read-out below 2^53); products must also fit int64 once aligned (checked per node, 62 bits).

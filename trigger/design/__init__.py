@@ -11,7 +11,7 @@ Semantics (what assigning to an `ap_fixed` means in Vitis HLS C++, hls4ml's orde
     score = balanced tree (hls4ml nnet::reduce) of sum_type additions over cast(sum, cast(square, mu_i^2))
     bit_k = raw(score) >= raw_k
 
-Format 2 states the same as a graph of hls4ml-style nodes (trigger/graph.py: node kinds, their semantics and
+Format 2 states the same as a graph of hls4ml-style nodes (trigger/design/graph.py: node kinds, their semantics and
 their validation); a format-1 file loads as the equivalent graph (dense + relu/linear per layer, square, sum).
 """
 
@@ -25,12 +25,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from trigger.design_reader import DesignError, Reader
-from trigger.fixed import FixedType
+from trigger.design.reader import DesignError, Reader
+from trigger.design.fixed import FixedType
 
 FORMAT = "trigger-design/1"
 FORMAT_GRAPH = "trigger-design/2"
 ACTIVATIONS = ("relu", "linear")
+
+
+class ConversionError(ValueError):
+    """A model or design that cannot become firmware; the message names the layer and the reason."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class Design:
     expose: str | None = None  # the tensor the firmware outputs beside the score (its `mu` port)
 
     def __post_init__(self):
-        from trigger.graph import nodes_from_layers
+        from trigger.design.graph import nodes_from_layers
 
         if isinstance(self.score, Score):
             nodes, score, expose = nodes_from_layers(self.layers, self.score)
@@ -237,7 +241,7 @@ def design_from_dict(d: dict, source: str = "<design>") -> Design:
                       r.type(s["output"], "scaling.output"))
 
     if graph:
-        from trigger.graph import read_nodes
+        from trigger.design.graph import read_nodes
 
         nodes, score_name, expose = read_nodes(r, d, n)
         design = Design(str(d.get("name") or "trigger"), inputs, scaling, [], score_name, _thresholds(r, d), nodes, expose)
@@ -291,7 +295,7 @@ def _check_exact_int64(d: Design, r: Reader) -> None:
         f = max(i.type.frac, s.offset_type.frac)
         if max(i.type.width + f - i.type.frac, s.offset_type.width + f - s.offset_type.frac) + 1 > 62:
             r.fail(f"inputs[{k}]", "word and offset aligned need more than 62 bits")
-    from trigger.graph import product_width
+    from trigger.design.graph import product_width
 
     for k, n in enumerate(d.nodes):
         bits = product_width(d, n)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 
 def mu_to_int(mu: np.ndarray, mu_type: FixedType) -> np.ndarray:

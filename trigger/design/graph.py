@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 
 ELEMENTWISE = ("add", "subtract", "multiply")
 # op -> (keys besides name/op, optional keys); `input` for one operand, `inputs` for two

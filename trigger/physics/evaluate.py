@@ -11,7 +11,7 @@ from trigger.config import Config
 from trigger.data.io import DataError
 from trigger.data.units import SaturationCount
 from trigger.io_utils import write_json
-from trigger.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
+from trigger.physics.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
                              weighted_pass_fraction)
 
 PRIMARY = "encoder_mu2"
@@ -36,7 +36,7 @@ class Scorer:
     MODELS = ("trigger_model", "vae_encoder", "vae_decoder", "ae_encoder", "ae_decoder", "axol1tl_v1_encoder")
 
     def __init__(self, build: Path, cfg: Config):
-        from trigger.train import load_model, load_reco_term, load_scaling
+        from trigger.model.train import load_model, load_reco_term, load_scaling
 
         self.cfg = cfg
         self.scaling = load_scaling(build)
@@ -249,7 +249,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     write_json(build / "evaluation" / "thresholds.json", {"score_type": score_type.to_dict(), "thresholds": thresholds})
     write_design(cfg, build, thresholds)
     if plots:
-        from trigger.plots import physics_plots
+        from trigger.physics.plots import physics_plots
 
         physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg_weights,
                       {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr)
@@ -259,8 +259,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
 def write_design(cfg: Config, build: Path, thresholds: list[dict]) -> Path:
     """build/design.yaml: the trained encoder and its thresholds, the one file every firmware stage reads."""
     from trigger.design import save_design
-    from trigger.firmware.network import build_design
-    from trigger.train import load_model, load_scaling
+    from trigger.model.to_design import build_design
+    from trigger.model.train import load_model, load_scaling
 
     design = build_design(cfg, load_model(build), load_scaling(build), thresholds)
     return save_design(design, build / "design.yaml", header="Written by `trigger evaluate` from the trained encoder and its thresholds.\n"

@@ -14,14 +14,10 @@ import numpy as np
 from trigger.config import Config
 from trigger.data.layout import FEATURE_NAMES
 from trigger.data.units import field_bits
-from trigger.design import Design, InputWord, Layer, Score, Threshold
+from trigger.design import ConversionError, Design, InputWord, Layer, Score, Threshold
 from trigger.design import Scaling as DScaling
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 from trigger.model.scaling import Scaling
-
-
-class ConversionError(ValueError):
-    """The model cannot become firmware; the message names the layer and the reason."""
 
 
 def _to_int(values: np.ndarray, t: FixedType, what: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.edge_words import edge_cases, threshold_edges
+from trigger.verify.edge_words import edge_cases, threshold_edges
 from trigger.io_utils import atomic_write_text, write_json
 from trigger.progress import console
 
@@ -178,7 +178,7 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
     from emulator import Emulator
     from trigger.firmware.hls import CSim, weight_files_disagree
-    from trigger.firmware.verilog_sim import VerilogSim
+    from trigger.verify.verilog_sim import VerilogSim
 
     build = Path(build)
     out = Path(out) if out else build / "reports"
@@ -199,8 +199,8 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
     legs: dict[str, object] = {}
     if trained:
-        from trigger.scoring import software_scores
-        from trigger.train import load_model, load_scaling
+        from trigger.physics.scoring import software_scores
+        from trigger.model.train import load_model, load_scaling
 
         scaling, model = load_scaling(build), load_model(build)
 

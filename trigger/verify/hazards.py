@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from trigger.design import Design
-from trigger.fixed import FixedType, Overflow
+from trigger.design.fixed import FixedType, Overflow
 
 def analyse(design: Design) -> list[dict]:
-    """Every cast that may overflow, from the one interval analysis (trigger/intervals.py)."""
-    from trigger.intervals import analyse as intervals
+    """Every cast that may overflow, from the one interval analysis (trigger/design/intervals.py)."""
+    from trigger.design.intervals import analyse as intervals
 
     return intervals(design).notes
 
@@ -25,7 +25,7 @@ def search_score_wrap(design: Design, tries: int = 200_000, seed: int = 11) -> d
     """Look for input words whose squares or score sum wrap (WRAP modes only): extremes, then random words."""
     from emulator import Emulator
     from emulator.fixed import cast, tree_sum
-    from trigger.edge_words import edge_cases
+    from trigger.verify.edge_words import edge_cases
 
     if design.format != "trigger-design/1":
         return {"searched": False, "why": "the concrete search covers format-1 score paths (squares and their sum); "

@@ -113,7 +113,7 @@ def design_from_keras(model, hls_config: dict, spec: dict, source: str = "<keras
 
 
 def import_keras(model_path: str | Path, hls_config_path: str | Path, spec_path: str | Path, build: str | Path) -> Design:
-    from trigger.train import load_keras_file
+    from trigger.model.train import load_keras_file
 
     model = load_keras_file(model_path)
     design = design_from_keras(model, _yaml(Path(hls_config_path), "hls4ml configuration"), _yaml(Path(spec_path), "spec"),

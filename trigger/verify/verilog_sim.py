@@ -7,7 +7,6 @@ ports and field layout come from rtl/ports.json.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,16 +22,6 @@ from trigger.firmware.verilator import rtl_sources, verilator_env, verilator_roo
 
 def _chunks(width: int) -> int:
     return max((width + 31) // 32, 1)
-
-
-def rtl_sha256(rtl: Path, ports: dict | None = None) -> str:
-    """Hash of every Verilog source of the build (what a simulation or a synthesis of it checked)."""
-    ports = ports or json.loads((Path(rtl) / "ports.json").read_text())
-    h = hashlib.sha256()
-    for p in rtl_sources(rtl, ports):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def pack_fields(words: np.ndarray, fields: list[dict], n_chunks: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import ast
 from functools import lru_cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the trigger package
 PACKAGES = ("trigger", "emulator", "cocotb_tests")  # the project's own top-level packages
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from trigger.config import Config, save_config
 from trigger.data.dataset import load_background
 from trigger.data.layout import N_FEATURES
-from trigger.fixed import FixedType
+from trigger.design.fixed import FixedType
 from trigger.io_utils import atomic_path, write_json
 from trigger.model.scaling import Scaling, count_input_saturation, fit_scaling
 

@@ -1,0 +1,1 @@
+"""The flow: stages, their keys, what reruns."""

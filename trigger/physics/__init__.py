@@ -1,0 +1,1 @@
+"""Physics performance: scores, ROC, efficiencies at rates, thresholds, plots."""

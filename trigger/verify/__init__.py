@@ -1,0 +1,1 @@
+"""Checking implementations against each other: event sources, compare, the Verilog harness, emulate."""
