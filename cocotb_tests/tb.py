@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from emulator.bits import pack, unpack
+from trigger.verify.ports import pack, unpack
 
 
 class PortLayout:
@@ -22,7 +22,7 @@ class PortLayout:
         self.mu_frac, self.score_frac = mu_frac, score_frac
 
     def pack(self, words) -> int:
-        return pack(words, self.in_fields).uint
+        return pack(words, self.in_fields)
 
     def unpack(self, mu_raw: int, score_raw: int, bits_raw: int):
         """Port values -> (mu, score, bits) in units of the emulator's types."""

@@ -203,3 +203,30 @@ def test_hazards_list_overflows_and_find_a_score_wrap():
     wide = copy.deepcopy(d)
     wide["score"] = {"square_type": "ap_ufixed<20,10>", "sum_type": "ap_ufixed<24,12>"}
     assert not [c for c in hazard_report(design_from_dict(wide))["casts_that_may_overflow"] if "(score" in c["cast"]]
+
+
+def test_the_vendor_testbench_reads_the_vectors_we_write(odd_build):
+    """trigger_tb.cpp (the C/RTL co-simulation testbench for users with the vendor tools), compiled with g++ here:
+    on the file `trigger emulate --vectors` writes it reads every event once (the '#' header is no event) and its
+    outputs equal the emulator's."""
+    import subprocess
+
+    from trigger.verify.bits import write_vectors
+
+    cfg, build, _ = odd_build
+    hls = build / "hls"
+    emu = Emulator.load(build)
+    words = np.random.default_rng(3).integers(emu.word_min, emu.word_max + 1, size=(300, emu.n_inputs))
+    mu, score, bits = emu.run(words)
+    write_vectors(build, words, (mu, score, bits), hls / "tb_data" / "tb_input_words.dat")
+    exe = hls / "tb_gpp"
+    subprocess.run(["g++", "-O1", "-std=c++14", "-I", str(hls / "firmware"), "-I", str(hls / "firmware" / "ap_types"),
+                    f'-DWEIGHTS_DIR="{(hls / "csim_weights").resolve()}"', str(hls / "trigger_tb.cpp"), str(hls / "trigger_top.cpp"),
+                    str(hls / "firmware" / "myproject.cpp"), "-o", str(exe)], check=True)
+    subprocess.run([str(exe)], cwd=hls, check=True)
+    out = np.loadtxt(hls / "tb_data" / "tb_output.dat", dtype=np.int64, ndmin=2)
+    assert out.shape == (len(words), emu.latent + 1 + len(emu.thresholds)), out.shape
+    # the testbench prints each value's raw bits unsigned
+    assert np.array_equal(out[:, : emu.latent], mu & ((1 << emu.mu_type.width) - 1))
+    assert np.array_equal(out[:, emu.latent], score & ((1 << emu.score_type.width) - 1))
+    assert np.array_equal(out[:, emu.latent + 1 :], bits)

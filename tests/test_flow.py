@@ -168,7 +168,8 @@ def test_emulator_rejects_out_of_range_words(tiny):
 def test_emulate_file_vectors_and_dump(tiny, tmp_path):
     import h5py
 
-    from emulator.bits import dump_event, pack, read_vectors, unpack, write_vectors
+    from trigger.verify.bits import dump_event, read_vectors, write_vectors
+    from trigger.verify.ports import pack, unpack
     from trigger.data.dataset import process_file
     from trigger.verify.emulate import emulate_file
 
@@ -193,7 +194,7 @@ def test_emulate_file_vectors_and_dump(tiny, tmp_path):
     assert np.array_equal(o2[:, -len(emu_rates(build)):], bits[:20])
     ports = json.loads((build / "rtl" / "ports.json").read_text())
     fields = ports["words"]["fields"]
-    assert unpack(pack(words[3], fields).uint, fields) == words[3].tolist()
+    assert unpack(pack(words[3], fields), fields) == words[3].tolist()
     text = dump_event(build, words[3], (mu[3], score[3], bits[3]))
     assert "met0_pt" in text and "0b" in text and "score" in text
 

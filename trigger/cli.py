@@ -293,7 +293,7 @@ def emulate(build: Path = BuildOpt, input: Path = typer.Option(..., "--input", "
     import h5py
     import numpy as np
 
-    from emulator.bits import dump_event, write_vectors
+    from trigger.verify.bits import dump_event, write_vectors
     from trigger.verify.emulate import emulate_file
 
     cfg = _load(config, build)

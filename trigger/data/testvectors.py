@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trigger.data.layout import N_FEATURES, SLOTS
+
 N_COLUMNS = 60
 N_ALGOS = 512
 COL_MUON, COL_EG, COL_TAU, COL_JET, COL_ETM = 1, 9, 21, 33, 47
@@ -78,21 +80,25 @@ def read_testvector(path: str | Path, muon_phi: MuonPhi = MuonPhi.raw, pt_halvin
     obj = np.array([[r[c] for c in range(COL_MUON, COL_ETM + 1)] for r in rows], dtype=np.uint64)
     col = lambda c: obj[:, c - COL_MUON]  # noqa: E731
     n = len(rows)
-    words = np.zeros((n, 57), dtype=np.int64)
+    words = np.zeros((n, N_FEATURES), dtype=np.int64)
     pt_mask = ~np.int64(1) if pt_halving is PtHalving.emulator else ~np.int64(0)
     etm = col(COL_ETM)
-    words[:, 0] = _field(etm, 0, 11) & pt_mask
-    words[:, 2] = _field(etm, 12, 19)
-    for k in range(4):
+    at = {g: 3 * SLOTS[g].start for g in SLOTS}  # first word of each object group (layout.SLOTS)
+    words[:, at["met"]] = _field(etm, 0, 11) & pt_mask
+    words[:, at["met"] + 2] = _field(etm, 12, 19)
+    for k in range(SLOTS["egamma"].stop - SLOTS["egamma"].start):
         eg = col(COL_EG + k)
-        words[:, 3 + 3 * k : 6 + 3 * k] = np.stack([_field(eg, 0, 8) & pt_mask, _field(eg, 9, 16, True), _field(eg, 17, 24)], 1)
-    for k in range(4):
+        w = at["egamma"] + 3 * k
+        words[:, w : w + 3] = np.stack([_field(eg, 0, 8) & pt_mask, _field(eg, 9, 16, True), _field(eg, 17, 24)], 1)
+    for k in range(SLOTS["muon"].stop - SLOTS["muon"].start):
         mu = col(COL_MUON + k)
         phi = _field(mu, 43, 52) if muon_phi is MuonPhi.raw else _field(mu, 0, 9)
-        words[:, 15 + 3 * k : 18 + 3 * k] = np.stack([_field(mu, 10, 18) & pt_mask, _field(mu, 23, 31, True), phi], 1)
-    for k in range(10):
+        w = at["muon"] + 3 * k
+        words[:, w : w + 3] = np.stack([_field(mu, 10, 18) & pt_mask, _field(mu, 23, 31, True), phi], 1)
+    for k in range(SLOTS["jet"].stop - SLOTS["jet"].start):
         j = col(COL_JET + k)
-        words[:, 27 + 3 * k : 30 + 3 * k] = np.stack([_field(j, 0, 10) & pt_mask, _field(j, 11, 18, True), _field(j, 19, 26)], 1)
+        w = at["jet"] + 3 * k
+        words[:, w : w + 3] = np.stack([_field(j, 0, 10) & pt_mask, _field(j, 11, 18, True), _field(j, 19, 26)], 1)
     algo = np.array([[(r[COL_ALGO] >> b) & 1 for b in range(N_ALGOS)] for r in rows], dtype=np.int8)
     return TestVector(np.array([r[0] for r in rows], dtype=np.int64), words, algo, np.array([r[COL_FINOR] for r in rows], dtype=np.int64))
 
@@ -150,15 +156,14 @@ def write_testvector(path: str | Path, words: np.ndarray, bits: np.ndarray, slot
     for e in range(len(w)):
         cols = [0] * N_COLUMNS
         cols[0] = int(bx[e]) if bx is not None else e % 3564
-        cols[COL_ETM] = put(w[e, 0], 0, 11) | put(w[e, 2], 12, 19)
-        for k in range(4):
-            pt, eta, phi = w[e, 3 + 3 * k : 6 + 3 * k]
+        obj = w[e].reshape(-1, 3)  # (pT, eta, phi) per slot, in layout.SLOTS order
+        met = obj[SLOTS["met"].start]
+        cols[COL_ETM] = put(met[0], 0, 11) | put(met[2], 12, 19)
+        for k, (pt, eta, phi) in enumerate(obj[SLOTS["egamma"]]):
             cols[COL_EG + k] = put(pt, 0, 8) | put(eta, 9, 16) | put(phi, 17, 24)
-        for k in range(4):
-            pt, eta, phi = w[e, 15 + 3 * k : 18 + 3 * k]
+        for k, (pt, eta, phi) in enumerate(obj[SLOTS["muon"]]):
             cols[COL_MUON + k] = put(pt, 10, 18) | put(eta, 23, 31) | put(phi, 0, 9) | put(phi, 43, 52)
-        for k in range(10):
-            pt, eta, phi = w[e, 27 + 3 * k : 30 + 3 * k]
+        for k, (pt, eta, phi) in enumerate(obj[SLOTS["jet"]]):
             cols[COL_JET + k] = put(pt, 0, 10) | put(eta, 11, 18) | put(phi, 19, 26)
         algo = sum(int(bits[e, k]) << s for k, s in enumerate(slots))
         cols[COL_ALGO] = algo

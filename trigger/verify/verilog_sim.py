@@ -17,45 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from trigger.firmware.templates import render_tree
+from trigger.verify.ports import pack_fields, unpack_fields
 from trigger.firmware.verilator import rtl_sources, verilator_env, verilator_root
 
 
 def _chunks(width: int) -> int:
     return max((width + 31) // 32, 1)
-
-
-def pack_fields(words: np.ndarray, fields: list[dict], n_chunks: int) -> np.ndarray:
-    """(N, n_fields) raw values -> (N, n_chunks) uint32, each field's low `width` bits at its offset."""
-    out = np.zeros((len(words), n_chunks), dtype=np.uint64)
-    for k, f in enumerate(fields):
-        if not f["width"]:
-            continue
-        v = words[:, k].astype(np.int64) & ((1 << f["width"]) - 1)
-        v = v.astype(np.uint64)
-        c, s = divmod(f["offset"], 32)
-        out[:, c] |= (v << np.uint64(s)) & np.uint64(0xFFFFFFFF)
-        if s + f["width"] > 32:
-            out[:, c + 1] |= v >> np.uint64(32 - s)
-    return out.astype(np.uint32)
-
-
-def unpack_fields(chunks: np.ndarray, fields: list[dict], start: int) -> np.ndarray:
-    """(N, n_chunks) uint32 of a port whose bit 0 is bit `start` of the layout -> (N, n_fields) int64 raw values."""
-    c64 = chunks.astype(np.uint64)
-    out = np.zeros((len(chunks), len(fields)), dtype=np.int64)
-    for k, f in enumerate(fields):
-        w = f["width"]
-        if not w:
-            continue
-        c, s = divmod(f["offset"] - start, 32)
-        v = c64[:, c] >> np.uint64(s)
-        if s + w > 32:
-            v |= c64[:, c + 1] << np.uint64(32 - s)
-        v = (v & np.uint64((1 << w) - 1)).astype(np.int64)
-        if f["signed"]:
-            v = np.where(v >= 1 << (w - 1), v - (1 << w), v)
-        out[:, k] = v
-    return out
 
 
 class VerilogSim:

@@ -1,4 +1,5 @@
-// Vendor C/RTL co-simulation testbench: reads tb_data/tb_input_words.dat (one event of raw words per line)
+// Vendor C/RTL co-simulation testbench: reads tb_data/tb_input_words.dat (one event of raw words per line; the
+// file `trigger emulate --vectors` writes, whose '#' header line is skipped and whose text after the words is ignored)
 // and writes tb_data/tb_output.dat (mu raw values, score raw value, trigger bits).
 // Generated from trigger/templates/hls/trigger_tb.cpp; `trigger emulate --vectors` writes matching vectors.
 #include <fstream>
@@ -17,6 +18,7 @@ int main() {
     }
     std::string line;
     while (std::getline(fin, line)) {
+        if (line.empty() || line[0] == '#') continue;  // the vectors' header line is no event
         std::istringstream ss(line);
         word_t w[TRIGGER_N_INPUTS];
         for (int i = 0; i < TRIGGER_N_INPUTS; i++) {

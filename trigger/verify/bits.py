@@ -13,32 +13,13 @@ from pathlib import Path
 import numpy as np
 from bitstring import BitArray
 
+from trigger.verify.ports import pack
+
 
 def _ports(build) -> dict:
     path = Path(build)
     path = path / "rtl" / "ports.json" if path.is_dir() else path
     return json.loads(path.read_text())
-
-
-def pack(values, fields) -> BitArray:
-    """Pack integer field values into one bit vector, field 0 at the least significant end."""
-    total = sum(f["width"] for f in fields)
-    word = 0
-    for v, f in zip(values, fields):
-        if f["width"] == 0:
-            continue
-        word |= (int(v) & ((1 << f["width"]) - 1)) << f["offset"]
-    return BitArray(uint=word, length=total) if total else BitArray()
-
-
-def unpack(vector: int, fields) -> list[int]:
-    out = []
-    for f in fields:
-        raw = (vector >> f["offset"]) & ((1 << f["width"]) - 1) if f["width"] else 0
-        if f["signed"] and f["width"] and raw >> (f["width"] - 1):
-            raw -= 1 << f["width"]
-        out.append(raw)
-    return out
 
 
 def output_fields(ports: dict) -> list[dict]:
@@ -54,8 +35,8 @@ def dump_event(build, words, outputs) -> str:
         w = max(f["width"], 1)
         b = BitArray(uint=int(v) & ((1 << w) - 1), length=w)
         lines.append(f"  {f['name']:<14} {int(v):>6}  0x{b.uint:0{(w + 3) // 4}x}  0b{b.bin}")
-    packed = pack(words, fields)
-    lines.append(f"  packed ({len(packed)} bits): 0x{packed.uint:0{(len(packed) + 3) // 4}x}")
+    total = sum(f["width"] for f in fields)
+    lines.append(f"  packed ({total} bits): 0x{pack(words, fields):0{(total + 3) // 4}x}")
     mu, score, bits = outputs
     lines.append("outputs:")
     for f, v in zip(output_fields(ports), [*mu, score, *bits]):
