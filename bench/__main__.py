@@ -71,12 +71,12 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
         with _environ(verilator_env()):  # da4ml's public compile() takes no environment (upstream gap)
             model.compile(nproc=os.cpu_count())
         build_s = time.perf_counter() - t
-        rate = rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
+        per_s = rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
         o = model.predict(words * np.array([i.type.lsb for i in emu.design.inputs]), n_threads=1)
     got = rtl_outputs(o, emu)
     mu, score, bits = emu.run(words)
     differ = (got.mu != mu).any(axis=1) | (got.score != score) | (got.bits != bits).any(axis=1)
-    return {"da4ml_verilator_binder_events_per_s_one_thread": rate, "binder_build_seconds": build_s, "binder_events_checked": n,
+    return {"da4ml_verilator_binder_events_per_s_one_thread": per_s, "binder_build_seconds": build_s, "binder_events_checked": n,
             "binder_vs_emulator_mismatching_events": int(differ.sum())}
 
 

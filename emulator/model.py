@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from emulator.fixed import shift_raw
-from emulator.nodes import FloatOps, IntOps, NodeRunner
+from emulator.nodes import IntOps, NodeRunner
 from trigger.design import Design, DesignError, load_design
 from trigger.design.intervals import analyse
 

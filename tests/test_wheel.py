@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from emulator import Emulator
-from test_graph import random_graph
+from designs import random_graph
 from trigger.design import design_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

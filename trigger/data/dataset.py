@@ -12,7 +12,7 @@ import numpy as np
 from trigger.config import Config, DataConfig
 from trigger.data.io import DataError
 from trigger.data.stream import file_info, file_words
-from trigger.data.units import SaturationCount, to_words
+from trigger.data.units import SaturationCount
 
 SPLITS = ("train", "val", "test")
 

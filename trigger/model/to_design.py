@@ -7,7 +7,6 @@ cast, accumulators wide enough to be exact, result = accumulator, squares and th
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from trigger.firmware.templates import render_tree
 from trigger.verify.ports import pack_fields, unpack_fields
-from trigger.firmware.verilator import rtl_sources, verilator_env, verilator_root
+from trigger.firmware.verilator import rtl_sha256, rtl_sources, verilator_env, verilator_root
 
 
 def _chunks(width: int) -> int:

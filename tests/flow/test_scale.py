@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from trigger.data.io import DataError, write_events
+from trigger.data.io import DataError
 
 
 def test_chunked_words_equal_one_read(tiny, tmp_path):

@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
+from mutate import flip_hls_weight
 import yaml
 
 from trigger.verify.compare import compare
@@ -25,14 +26,6 @@ def copy_of_tiny(tiny, tmp_path):
 def _bad_pairs(r: dict) -> dict[str, int]:
     rows = r["pairs"] + [r["emulator_vs_verilog_large"]]
     return {p["pair"]: p["mismatches"] for p in rows if p["mismatches"]}
-
-
-def _flip_hls_weight(build):
-    w = sorted((build / "hls" / "firmware" / "weights").glob("w*.h"))[0]
-    text = w.read_text()
-    m = re.search(r"[{,]\s*(0\.[0-9]*[1-9][0-9]*)", text)  # the first positive non-zero weight
-    w.write_text(text[: m.start(1)] + "-" + text[m.start(1):])
-    return "csim"
 
 
 def _flip_verilog_adder(build):
@@ -54,7 +47,7 @@ def _flip_design_weight(build):
     return "emulator"
 
 
-@pytest.mark.parametrize("mutate", [_flip_hls_weight, _flip_verilog_adder, _flip_design_weight], ids=["hls", "verilog", "design"])
+@pytest.mark.parametrize("mutate", [flip_hls_weight, _flip_verilog_adder, _flip_design_weight], ids=["hls", "verilog", "design"])
 def test_a_mutation_is_reported(copy_of_tiny, mutate):
     cfg, build = copy_of_tiny
     culprit = mutate(build)

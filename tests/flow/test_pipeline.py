@@ -57,10 +57,10 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     # firmware changed behind the flow's back (a flipped HLS weight): compare reruns and `trigger run` exits 1
     from typer.testing import CliRunner
 
-    from test_mutations import _flip_hls_weight
+    from mutate import flip_hls_weight
     from trigger.cli import app
 
-    _flip_hls_weight(build)
+    flip_hls_weight(build)
     res = CliRunner().invoke(app, ["run", "--config", str(cfg_path), "--build", str(build), "--no-resources",
                                    "--rtl-events", "3000", "--sim-events", "0"])
     assert res.exit_code == 1, res.output

@@ -36,8 +36,6 @@ def _objects(seed: int):
 
 
 def _write_root(path, ev, tree=DEFAULT_TREE, prefix="", sum_bx_float=False):
-    import uproot
-
     cols = {}
     def jag(name, vals, dtype=np.int16):  # noqa: E306
         cols[prefix + name] = ak.values_astype(ak.Array(vals), dtype)

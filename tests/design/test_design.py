@@ -5,18 +5,19 @@ tree, thresholds outside the score's range) through the emulator, the HLS C simu
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import where
 import yaml
 
 from emulator import Emulator
 from trigger.design import DesignError, design_from_dict, load_design, save_design
 from trigger.design.fixed import FixedType
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "axol1tl"
+SHARED = where.SHARED / "axol1tl"
 
 
 def _grid(rng, t: FixedType, shape):

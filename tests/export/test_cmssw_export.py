@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import where
+
 from emulator import Emulator
 from trigger.data.layout import FEATURE_NAMES
 from trigger.design import design_from_dict, save_design
@@ -20,7 +22,7 @@ from trigger.firmware.templates import TEMPLATES
 from trigger.design.fixed import FixedType, Overflow
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "axol1tl"
+SHARED = where.SHARED / "axol1tl"
 CXXFLAGS = "-O1"  # the test runs each row once: compile time dominates
 # (pT, eta, phi) word types per object kind: the hardware fields' widths
 WORD_TYPES = {"met": ("ap_uint<12>", "ap_uint<1>", "ap_uint<8>"), "egamma": ("ap_uint<9>", "ap_int<8>", "ap_uint<8>"),
@@ -111,7 +113,7 @@ def _build(tmp: Path, d: dict, name: str) -> Path:
 def _host(tmp: Path, ap_types: Path) -> Path:
     exe = tmp / "cmssw_host"
     inc = TEMPLATES / "cmssw" / "include"
-    subprocess.run(["g++", "-O1", "-std=c++17", f"-I{inc}", f"-I{ap_types}", str(HERE / "cpp" / "cmssw_host.cpp"), "-ldl", "-o", str(exe)],
+    subprocess.run(["g++", "-O1", "-std=c++17", f"-I{inc}", f"-I{ap_types}", str(where.TESTS / "cpp" / "cmssw_host.cpp"), "-ldl", "-o", str(exe)],
                    check=True)
     return exe
 
