@@ -185,6 +185,8 @@ def write_hls(cfg: Config, design: Design, out: Path, weights_txt: bool = True) 
     return hm
 
 
+# upstream gap: hls4ml 1.3 writes a random stamp and the absolute output path into its project and has no option
+# to set them; these are the only edits of its output
 def fix_stamp(out: Path, design: Design) -> None:
     """hls4ml stamps each write with a random id; replace it with one derived from the design, so the
     same design gives byte-identical files."""
