@@ -141,7 +141,7 @@ class NodeRunner:
         ta = design.tensor_type(n.inputs[0])
         t = n.type
         up = lambda to, frm: max(to.frac - frm, 0)  # noqa: E731 - a left shift grows the raw value
-        if n.op == "dense":
+        if n.op in ("dense", "conv2d"):
             p = a.dense[n.name]
             prod = ta.width + n.weight_type.width + max(n.accum_type.frac - p.pf, 0)
             sums = _bits(p.bound) if p.summed else n.accum_type.width + 1
@@ -205,6 +205,31 @@ class NodeRunner:
             w = ops.from_int(n.weight)
             for i in range(n.weight.shape[0]):
                 s = ops.overflow(s + ops.cast(x[:, i : i + 1] * w[i][None, :], p.pf, acc), acc)
+        return ops.cast(s, acc.frac, n.type, self._may(n))
+
+    def _conv2d(self, n, ops, args, fracs):
+        """The dense rule on every patch. Where the accumulation is exact in any order (the interval proof), the
+        kernel's values are added one at a time over all patches and filters at once; otherwise cast by cast on
+        each patch, in the node's order."""
+        x = args[0]
+        idx = n.patches()
+        p = self.a.dense[n.name]
+        if not p.summed:
+            return self._dense(n, ops, [x[:, idx].reshape(-1, idx.shape[1])], fracs).reshape(len(x), -1)
+        acc = n.accum_type
+        key = (n.name, ops.name)
+        if key not in self._weights:
+            sh, b_sh = acc.frac - p.pf, acc.frac - n.bias_type.frac
+            self._weights[key] = (ops.shifted(n.weight, sh), ops.shifted(n.bias, b_sh))
+        w, b = self._weights[key]
+        xs = x[:, idx]  # (events, positions, kernel values)
+        s = np.empty((len(x), len(idx), w.shape[1]), dtype=np.result_type(xs, w))
+        s[:] = b
+        for k in range(w.shape[0]):
+            s += xs[:, :, k, None] * w[k]
+        s = s.reshape(len(x), -1)
+        if not p.acc_never_overflows:
+            s = ops.overflow(s, acc)
         return ops.cast(s, acc.frac, n.type, self._may(n))
 
     def _relu(self, n, ops, args, fracs):

@@ -53,3 +53,39 @@ def random_graph(seed: int) -> dict:
         "nodes": nodes, "score": "score",
         "thresholds": [{"name": "low", "raw": -3}, {"name": "mid", "raw": 5}, {"name": "high", "raw": 40}],
     }
+
+
+def random_conv_graph(seed: int) -> dict:
+    """A small image trigger: a conv2d over a (rows, columns, channels) input (overlapping patches on odd seeds,
+    disjoint ones on even seeds), ReLU, a dense layer, a sum-of-squares or dot score; every type random, the
+    modes drawn so that the seeds together cover all 28 rounding x overflow pairs (a wrapping accumulator
+    among them)."""
+    rng = np.random.default_rng(100 + seed)
+    mode = lambda k: MODES[(seed * 5 + k) % len(MODES)]  # noqa: E731
+    h, w, c, f = (6, 6, 2, 3) if seed % 2 else (6, 4, 1, 4)
+    kernel, strides = ([3, 2], [1, 2]) if seed % 2 else ([2, 2], [2, 2])
+    oh, ow = (h - kernel[0]) // strides[0] + 1, (w - kernel[1]) // strides[1] + 1
+    k = kernel[0] * kernel[1] * c
+    weight = np.asarray(_on_grid(rng, (k, f), 3, 12)).reshape(kernel[0], kernel[1], c, f).tolist()
+    nodes = [
+        {"name": "conv", "op": "conv2d", "input": "input", "in_shape": [h, w, c], "kernel": kernel, "strides": strides,
+         "weight": weight, "bias": _on_grid(rng, f, 2, 6), "weight_type": "ap_fixed<6,3>", "bias_type": "ap_fixed<6,4>",
+         "accum_type": _t(rng, True, 12, mode(0)), "result_type": _t(rng, True, 12, mode(1))},
+        {"name": "r", "op": "relu", "input": "conv", "type": _t(rng, None, 10, mode(2))},
+        {"name": "d", "op": "dense", "input": "r", "weight": _on_grid(rng, (oh * ow * f, 3), 2, 5), "bias": _on_grid(rng, 3, 2, 4),
+         "weight_type": "ap_fixed<5,3>", "bias_type": "ap_fixed<5,3>", "accum_type": _t(rng, True, 14, mode(3)), "result_type": _t(rng, True, 12, mode(4))},
+    ]
+    if seed % 2:
+        nodes.append({"name": "score", "op": "dot", "inputs": ["d", "d"], "accum_type": _t(rng, True, 16, mode(5)), "type": _t(rng, False, 12, mode(6))})
+    else:
+        nodes += [{"name": "sq", "op": "square", "input": "d", "type": _t(rng, False, 12, mode(5))},
+                  {"name": "score", "op": "sum", "input": "sq", "type": _t(rng, False, 10, mode(6))}]
+    n = h * w * c
+    return {
+        "format": "trigger-design/2", "name": f"conv{seed}",
+        "inputs": [{"name": f"px{i}", "type": "ap_uint<6>"} for i in range(n)],
+        "scaling": {"offset": [int(v) for v in rng.integers(0, 8, n)], "offset_type": "ap_int<8>", "shift": [1] * n,
+                    "intermediate": "ap_fixed<14,10>", "output": _t(rng, True, 10, mode(7))},
+        "nodes": nodes, "score": "score",
+        "thresholds": [{"name": "low", "raw": 3}, {"name": "high", "raw": 60}],
+    }

@@ -10,11 +10,16 @@ values of one fixed-point type. Semantics, as the hls4ml layer of that name comp
     sum       one value: nnet::reduce's balanced tree of `type` additions over cast(type, x_i)
     dot       one value: hls4ml's dot1d: acc = 0; acc = cast(accum, acc + cast(accum, a_i * b_i)) in order;
               cast(type, acc)
+    conv2d    channels last, no padding: out[oh, ow, f] = cast(type, acc), acc = cast(accum, b_f), then for kernel
+              row, kernel column, channel in that order acc = cast(accum, acc + cast(accum, x[oh*SH+kh, ow*SW+kw, c]
+              * w[kh][kw][c][f])); flattened (oh, ow, f) as Keras's Flatten. It is a dense node applied to every
+              patch (weight rows in (kh, kw, c) order), and every implementation builds it so.
 A new kind adds an entry to KINDS here and one function per implementation (emulator, HLS, RTL, intervals).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -34,7 +39,9 @@ KINDS = {
     "square": (("input", "type"), ()),
     "sum": (("input", "type"), ()),
     "dot": (("inputs", "accum_type", "type"), ()),
+    "conv2d": (("input", "in_shape", "kernel", "strides", "weight", "bias", "weight_type", "bias_type", "accum_type", "result_type"), ()),
 }
+WEIGHTED = ("dense", "conv2d")  # nodes with a weight matrix, accumulated as hls4ml's latency dense does
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +55,25 @@ class Node:
     bias: np.ndarray | None = None
     weight_type: FixedType | None = None
     bias_type: FixedType | None = None
-    accum_type: FixedType | None = None  # dense, dot
+    accum_type: FixedType | None = None  # dense, dot, conv2d
+    in_shape: tuple[int, int, int] | None = None  # conv2d: (rows, columns, channels) of its input
+    kernel: tuple[int, int] | None = None
+    strides: tuple[int, int] | None = None
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        (h, w, _), (kh, kw), (sh, sw) = self.in_shape, self.kernel, self.strides
+        return (h - kh) // sh + 1, (w - kw) // sw + 1, int(self.weight.shape[1])
+
+    def patches(self) -> np.ndarray:
+        """conv2d: (positions, kernel values) indices into the flattened input, positions in (oh, ow) order and
+        kernel values in (kh, kw, c) order: the rows of the weight matrix."""
+        (h, w, c), (kh, kw), (sh, sw) = self.in_shape, self.kernel, self.strides
+        oh, ow, _ = self.out_shape
+        r = (np.arange(oh)[:, None, None, None, None] * sh + np.arange(kh)[None, None, :, None, None])
+        q = (np.arange(ow)[None, :, None, None, None] * sw + np.arange(kw)[None, None, None, :, None])
+        idx = (r * w + q) * c + np.arange(c)[None, None, None, None, :]
+        return idx.reshape(oh * ow, kh * kw * c)
 
     def to_dict(self) -> dict:
         d: dict = {"name": self.name, "op": self.op}
@@ -56,8 +81,12 @@ class Node:
             d["inputs"] = list(self.inputs)
         else:
             d["input"] = self.inputs[0]
-        if self.op == "dense":
-            d |= {"weight": (self.weight * self.weight_type.lsb).tolist(), "bias": (self.bias * self.bias_type.lsb).tolist(),
+        if self.op in WEIGHTED:
+            w = self.weight * self.weight_type.lsb
+            if self.op == "conv2d":
+                d |= {"in_shape": list(self.in_shape), "kernel": list(self.kernel), "strides": list(self.strides)}
+                w = w.reshape(*self.kernel, self.in_shape[2], -1)  # [kh][kw][c][f], as Keras holds it
+            d |= {"weight": w.tolist(), "bias": (self.bias * self.bias_type.lsb).tolist(),
                   "weight_type": self.weight_type.hls(), "bias_type": self.bias_type.hls(),
                   "accum_type": self.accum_type.hls(), "result_type": self.type.hls()}
             return d
@@ -93,7 +122,7 @@ def nodes_from_layers(layers, score) -> tuple[list[Node], str, str]:
 
 def product_width(design, n: Node) -> int:
     """Bits of the widest product this node forms once aligned to the type it is cast to (the emulator's int64)."""
-    if n.op == "dense":
+    if n.op in WEIGHTED:
         x = design.tensor_type(n.inputs[0])
         pf = x.frac + n.weight_type.frac
         return x.width + n.weight_type.width + max(n.accum_type.frac - pf, 0)
@@ -147,6 +176,8 @@ def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
             wt, bt, weight, bias = r.dense_params(item, p, n_in, lambda rows: f"{rows} rows, its input {ins[0]!r} has {n_in} values")
             node = Node(name, op, tuple(ins), r.type(item["result_type"], f"{p}.result_type"), int(weight.shape[1]), weight, bias, wt, bt,
                         r.type(item["accum_type"], f"{p}.accum_type"))
+        elif op == "conv2d":
+            node = _read_conv2d(r, item, p, name, ins[0], n_in)
         else:
             size = 1 if op in ("sum", "dot") else n_in
             acc = r.type(item["accum_type"], f"{p}.accum_type") if op == "dot" else None
@@ -163,6 +194,45 @@ def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
         r.fail("expose", f"{expose!r} is not a tensor of this design")
     _warn_unused(r, nodes, score, expose)
     return nodes, score, expose
+
+
+def _ints(r, v, path: str, n: int, what: str) -> tuple[int, ...]:
+    if not isinstance(v, list) or len(v) != n or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
+        r.fail(path, f"expected {n} positive integers ({what}), got {v!r}")
+    return tuple(v)
+
+
+def _read_conv2d(r, item: dict, p: str, name: str, src: str, n_in: int) -> Node:
+    h, w, c = _ints(r, item["in_shape"], f"{p}.in_shape", 3, "rows, columns, channels")
+    kh, kw = _ints(r, item["kernel"], f"{p}.kernel", 2, "rows, columns")
+    sh, sw = _ints(r, item["strides"], f"{p}.strides", 2, "rows, columns")
+    if h * w * c != n_in:
+        r.fail(f"{p}.in_shape", f"{[h, w, c]} holds {h * w * c} values, its input {src!r} has {n_in}")
+    if kh > h or kw > w:
+        r.fail(f"{p}.kernel", f"{[kh, kw]} is larger than the input's {[h, w]}")
+    if (h - kh) % sh or (w - kw) % sw:
+        r.fail(f"{p}.strides", f"{[sh, sw]} do not divide the input {[h, w]} less the kernel {[kh, kw]} (no padding: rows "
+                               f"{h} - {kh} and columns {w} - {kw} must be multiples of the strides)")
+    wt_raw = item["weight"]
+    shape = np.shape(wt_raw) if _nested_ok(wt_raw, 4) else None
+    if shape is None or shape[:3] != (kh, kw, c):
+        r.fail(f"{p}.weight", f"expected [kernel row {kh}][kernel column {kw}][channel {c}][filter] nesting, got shape "
+                              f"{shape if shape is not None else 'ragged'}")
+    flat = dict(item, weight=np.asarray(wt_raw, dtype=object).reshape(kh * kw * c, shape[3]).tolist())
+    wt, bt, weight, bias = r.dense_params(flat, p, kh * kw * c, lambda rows: f"{rows} kernel values")
+    node = Node(name, "conv2d", (src,), r.type(item["result_type"], f"{p}.result_type"), 0, weight, bias, wt, bt,
+                r.type(item["accum_type"], f"{p}.accum_type"), (h, w, c), (kh, kw), (sh, sw))
+    oh, ow, f = node.out_shape
+    return dataclasses.replace(node, size=oh * ow * f)
+
+
+def _nested_ok(v, depth: int) -> bool:
+    """A rectangular nesting of lists `depth` deep."""
+    try:
+        a = np.asarray(v, dtype=float)
+    except (ValueError, TypeError):
+        return False
+    return a.ndim == depth
 
 
 def _warn_unused(r, nodes: list[Node], score: str, expose: str | None) -> None:

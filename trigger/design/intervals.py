@@ -143,6 +143,10 @@ def _node(a: Analysis, design: Design, k: int, n):
     (lo, hi) = a.ranges[n.inputs[0]]
     if n.op == "dense":
         return _dense(a, design, n, where, lo, hi)
+    if n.op == "conv2d":  # the dense rule on the widest range each kernel value sees over every patch
+        idx = n.patches()
+        y_lo, y_hi = _dense(a, design, n, where, lo[idx].min(axis=0), hi[idx].max(axis=0))
+        return np.tile(y_lo, len(idx)), np.tile(y_hi, len(idx))
     if n.op == "relu":
         return _cast_noted(a, (n.name, "type"), f"{where}.type", np.maximum(lo, 0), np.maximum(hi, 0), n.type)
     if n.op == "linear":

@@ -32,17 +32,20 @@ def _node_code(d: Design, n, ids: dict[str, str]) -> tuple[list[str], list[str]]
     a = ids[n.inputs[0]]
     decl = [f"typedef {n.type.hls()} {t};"]
     body = [f"    // {n.op} {n.name}", f"    {t} {me}[{n.size}];", f"#pragma HLS ARRAY_PARTITION variable = {me} complete"]
-    if n.op == "dense":
+    if n.op in ("dense", "conv2d"):
         acc = f"{me}_acc_t"
         k, m = n.weight.shape
         decl += [f"typedef {n.accum_type.hls()} {acc};", f"typedef {n.weight_type.hls()} {me}_w_t;", f"typedef {n.bias_type.hls()} {me}_b_t;",
                  f"static const {me}_w_t {me}_w[{k}][{m}] = {{{_values(n.weight, n.weight_type.lsb)}}};",
                  f"static const {me}_b_t {me}_b[{m}] = {{{_values(n.bias, n.bias_type.lsb)}}};"]
-        body += [f"    for (int j = 0; j < {m}; j++) {{", "#pragma HLS UNROLL",
-                 f"        {acc} acc = ({acc}){me}_b[j];",
-                 f"        for (int i = 0; i < {k}; i++) {{", "#pragma HLS UNROLL",
-                 f"            {acc} p = {a}[i] * {me}_w[i][j];", "            acc += p;", "        }",
-                 f"        {me}[j] = ({t})acc;", "    }"]
+        inner = [f"        {acc} acc = ({acc}){me}_b[j];", f"        for (int i = 0; i < {k}; i++) {{", "#pragma HLS UNROLL",
+                 f"            {acc} p = {a}[i] * {me}_w[i][j];", "            acc += p;", "        }", f"        {me}[j] = ({t})acc;"]
+        if n.op == "conv2d":  # the dense accumulation on every patch; patch q's kernel values (kh, kw, c order): idx[q][i]
+            idx = n.patches()
+            decl.append(f"static const int {me}_idx[{len(idx)}][{k}] = {{{', '.join(map(str, idx.ravel()))}}};")
+            inner = [ln.replace(f"{a}[i]", f"{a}[{me}_idx[q][i]]").replace(f"{me}[j]", f"{me}[q * {m} + j]") for ln in inner]
+            body += [f"    for (int q = 0; q < {len(idx)}; q++) {{", "#pragma HLS UNROLL"]
+        body += [f"    for (int j = 0; j < {m}; j++) {{", "#pragma HLS UNROLL", *inner, "    }"] + (["    }"] if n.op == "conv2d" else [])
         return decl, body
     loop = f"    for (int i = 0; i < {d.tensor_size(n.inputs[0])}; i++) {{"
     if n.op == "relu":
