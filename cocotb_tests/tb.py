@@ -31,7 +31,7 @@ class PortLayout:
         mu = [v << (self.mu_frac - f["frac"]) for v, f in zip(mu, self.mu_fields)]
         sf = self.score_field
         score = unpack(score_raw << sf["offset"], [sf])[0] << (self.score_frac - sf["frac"])
-        bits = unpack(bits_raw << self.bit_fields[0]["offset"], self.bit_fields)
+        bits = unpack(bits_raw << self.bit_fields[0]["offset"], self.bit_fields) if self.bit_fields else []  # no thresholds
         return mu, score, bits
 
 

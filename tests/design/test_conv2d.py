@@ -107,3 +107,26 @@ def test_cicada_v2p2p0_reproduces_its_own_cpp(tmp_path):
     for name, got in (("emulator", emu.run(words)[1]), ("emulator int64", emu.run_full(words)[1]),
                       ("C simulation", _csim(d, tmp_path).run(words)[1]), ("da4ml graph", _ir(d, words).score)):
         assert np.array_equal(np.asarray(got), cpp), f"{name}: {int((np.asarray(got) != cpp).sum())} of 2000 scores differ"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CICADA.is_dir(), reason="../shared/cicada/ is absent: the CICADA v2.2.0 check needs it")
+def test_cicada_v2p2p0_verilog_and_cocotb(tmp_path):
+    """The emitted Verilog (2,520-bit input port) in compare and under cocotb: every output equal to the emulator."""
+    import json
+
+    from cocotb_tests.runner import run_sim
+    from trigger.config import load_config
+    from trigger.firmware.build import build_firmware
+    from trigger.model.importer import import_design
+    from trigger.verify.compare import compare
+
+    build = tmp_path / "b"
+    import_design(CICADA / "cicada_v2p2p0.design.yaml", build)
+    cfg = load_config(None)
+    build_firmware(cfg, build)
+    np.save(tmp_path / "regions.npy", np.load(CICADA / "regions_2k.npy").astype(np.int64))
+    r = compare(cfg, build, str(tmp_path / "regions.npy"), rtl_events=20000)
+    assert r["all_exact"] is True and "verilog" in json.dumps(r["pairs"])
+    sim = run_sim(cfg, build, events=500, input_file=str(tmp_path / "regions.npy"))
+    assert sim["passed"] and sim["mismatches"] == 0 and json.loads((build / "rtl" / "ports.json").read_text())["words"]["width"] == 2520

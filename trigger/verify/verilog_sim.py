@@ -76,5 +76,6 @@ class VerilogSim:
         mu = mu << np.array([mu_frac - f["frac"] for f in self.mu_fields], dtype=np.int64)
         sf = self.score_field
         score = unpack_fields(o[:, self.n_mu : self.n_mu + self.n_score], [sf], sf["offset"])[:, 0] << (score_frac - sf["frac"])
-        bits = unpack_fields(o[:, self.n_mu + self.n_score :], self.bit_fields, self.bit_fields[0]["offset"])
+        bits = (unpack_fields(o[:, self.n_mu + self.n_score :], self.bit_fields, self.bit_fields[0]["offset"]) if self.bit_fields
+                else np.zeros((len(o), 0), dtype=np.int64))  # a design without thresholds (CICADA's: the menu holds them)
         return mu, score, bits
