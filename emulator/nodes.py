@@ -208,26 +208,22 @@ class NodeRunner:
         return ops.cast(s, acc.frac, n.type, self._may(n))
 
     def _conv2d(self, n, ops, args, fracs):
-        """The dense rule on every patch. Where the accumulation is exact in any order (the interval proof), the
-        kernel's values are added one at a time over all patches and filters at once; otherwise cast by cast on
-        each patch, in the node's order."""
+        """The dense rule on every patch. Where the accumulation is exact in any order (the interval proof), one
+        product of all patches (gathered as rows) with the kernel; otherwise cast by cast on each patch, in the
+        node's order."""
         x = args[0]
         idx = n.patches()
         p = self.a.dense[n.name]
         if not p.summed:
-            return self._dense(n, ops, [x[:, idx].reshape(-1, idx.shape[1])], fracs).reshape(len(x), -1)
+            return self._dense(n, ops, [np.take(x, idx.ravel(), axis=1).reshape(-1, idx.shape[1])], fracs).reshape(len(x), -1)
         acc = n.accum_type
         key = (n.name, ops.name)
         if key not in self._weights:
             sh, b_sh = acc.frac - p.pf, acc.frac - n.bias_type.frac
             self._weights[key] = (ops.shifted(n.weight, sh), ops.shifted(n.bias, b_sh))
         w, b = self._weights[key]
-        xs = x[:, idx]  # (events, positions, kernel values)
-        s = np.empty((len(x), len(idx), w.shape[1]), dtype=np.result_type(xs, w))
-        s[:] = b
-        for k in range(w.shape[0]):
-            s += xs[:, :, k, None] * w[k]
-        s = s.reshape(len(x), -1)
+        xs = np.take(x, idx.ravel(), axis=1).reshape(-1, idx.shape[1])  # (events x positions, kernel values)
+        s = (ops.matmul(xs, w, p.bound) + b).reshape(len(x), -1)
         if not p.acc_never_overflows:
             s = ops.overflow(s, acc)
         return ops.cast(s, acc.frac, n.type, self._may(n))
