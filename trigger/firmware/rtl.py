@@ -216,10 +216,8 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
         return _dense(arrays[n.inputs[0]](), n, analysis.dense[n.name])
     a = args[0]
     if n.op == "conv2d":  # the dense rule on every patch, outputs in (oh, ow, f) order
-        from da4ml.trace import FixedVariableArray
-
-        opts = arrays[n.inputs[0]]().solver_options
-        return [v for row in n.patches() for v in _dense(FixedVariableArray(np.array([a[i] for i in row]), opts), n, analysis.dense[n.name])]
+        x = arrays[n.inputs[0]]()
+        return [v for row in n.patches() for v in _dense(x[row], n, analysis.dense[n.name])]
     if n.op == "relu":
         return [cast(v.relu(), t) for v in a]
     if n.op == "linear":
