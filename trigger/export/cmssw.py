@@ -73,9 +73,9 @@ def _menu_thresholds(design: Design, lo: float, hi: float) -> list[tuple[str, in
         menu = raw >> k if k > 0 else raw << -k
         why = None
         if k > 0 and raw % (1 << k):
-            why = (f"is not on the loss grid of 2^-{LOSS.frac}: CMSSW would decide differently for scores in "
-                   f"[{raw * t.lsb:g}, {(raw >> k << k) + (1 << k)} LSB); nearest grid thresholds {raw >> k << k} and "
-                   f"{(raw >> k << k) + (1 << k)}")
+            g = raw >> k << k
+            why = (f"is not on the loss grid of 2^-{LOSS.frac}: the truncated loss cannot separate raw scores {g}..{raw - 1} "
+                   f"(below the threshold) from {raw} (at it); nearest grid thresholds {g} and {g + (1 << k)}")
         elif lo < 0 and menu <= 0:
             why = "is at or below 0 while the score can be negative: the loss saturates those scores to 0"
         elif hi * 16 > top and menu > top:
