@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from trigger.verify.ports import pack, unpack
+from trigger.verify.ports import pack, unpack_port_int
 
 
 class PortLayout:
@@ -27,11 +27,11 @@ class PortLayout:
     def unpack(self, mu_raw: int, score_raw: int, bits_raw: int):
         """Port values -> (mu, score, bits) in units of the emulator's types."""
         # each port starts at its first field's offset in the core's output vector
-        mu = unpack(mu_raw << self.mu_fields[0]["offset"], self.mu_fields)
+        mu = unpack_port_int(mu_raw, self.mu_fields)
         mu = [v << (self.mu_frac - f["frac"]) for v, f in zip(mu, self.mu_fields)]
         sf = self.score_field
-        score = unpack(score_raw << sf["offset"], [sf])[0] << (self.score_frac - sf["frac"])
-        bits = unpack(bits_raw << self.bit_fields[0]["offset"], self.bit_fields) if self.bit_fields else []  # no thresholds
+        score = unpack_port_int(score_raw, [sf])[0] << (self.score_frac - sf["frac"])
+        bits = unpack_port_int(bits_raw, self.bit_fields)
         return mu, score, bits
 
 

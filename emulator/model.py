@@ -46,7 +46,7 @@ class Emulator:
         self.full = NodeRunner(d, self.analysis, IntOps())
         self.fast = NodeRunner.float_runner(d, self.analysis) if fast else None  # None: no float dtype is exact
         self._table = self._scaling_table() if self.fast is not None else None
-        self._identity = None  # decided on first use: whether the scaling table is the identity
+        self._identity = self._table is not None and self._table_is_identity()  # CICADA's scaling: no gather
 
     @classmethod
     def load(cls, build: str | Path) -> "Emulator":
@@ -114,12 +114,14 @@ class Emulator:
         if self._table is None:
             return self._scaled(words)
         flat, start = self._table
-        if self._identity is None:  # a scaling that gives every word back unchanged (CICADA's): no gather
-            self._identity = bool(np.array_equal(flat, np.concatenate(
-                [np.arange(lo, hi + 1) for lo, hi in zip(self.word_min, self.word_max)]).astype(flat.dtype)))
         if self._identity:
             return words.astype(flat.dtype)
         return flat[words + start]
+
+    def _table_is_identity(self) -> bool:
+        """Whether the scaling gives every word back unchanged."""
+        flat, _ = self._table
+        return bool(np.array_equal(flat, np.concatenate([np.arange(lo, hi + 1) for lo, hi in zip(self.word_min, self.word_max)])))
 
     def scaled_input(self, words: np.ndarray) -> np.ndarray:
         return self._scaled(self.check_words(words))

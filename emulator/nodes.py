@@ -208,25 +208,11 @@ class NodeRunner:
         return ops.cast(s, acc.frac, n.type, self._may(n))
 
     def _conv2d(self, n, ops, args, fracs):
-        """The dense rule on every patch. Where the accumulation is exact in any order (the interval proof), one
-        product of all patches (gathered as rows) with the kernel; otherwise cast by cast on each patch, in the
-        node's order."""
+        """The dense rule on every patch at once: the patches gathered as rows (events x positions, kernel values),
+        the result back as (events, positions x filters)."""
         x = args[0]
         idx = n.patches()
-        p = self.a.dense[n.name]
-        if not p.summed:
-            return self._dense(n, ops, [np.take(x, idx.ravel(), axis=1).reshape(-1, idx.shape[1])], fracs).reshape(len(x), -1)
-        acc = n.accum_type
-        key = (n.name, ops.name)
-        if key not in self._weights:
-            sh, b_sh = acc.frac - p.pf, acc.frac - n.bias_type.frac
-            self._weights[key] = (ops.shifted(n.weight, sh), ops.shifted(n.bias, b_sh))
-        w, b = self._weights[key]
-        xs = np.take(x, idx.ravel(), axis=1).reshape(-1, idx.shape[1])  # (events x positions, kernel values)
-        s = (ops.matmul(xs, w, p.bound) + b).reshape(len(x), -1)
-        if not p.acc_never_overflows:
-            s = ops.overflow(s, acc)
-        return ops.cast(s, acc.frac, n.type, self._may(n))
+        return self._dense(n, ops, [np.take(x, idx.ravel(), axis=1).reshape(-1, idx.shape[1])], fracs).reshape(len(x), -1)
 
     def _relu(self, n, ops, args, fracs):
         x = args[0]

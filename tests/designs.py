@@ -22,6 +22,11 @@ def _on_grid(rng, shape, frac: int, lim: int):
     return (rng.integers(-lim, lim + 1, size=shape) * 2.0**-frac).tolist()
 
 
+def modes_used(design) -> set:
+    """The (rounding, overflow) pairs of every type a design's nodes cast to."""
+    return {(t.rounding, t.overflow) for n in design.nodes for t in (n.type, n.accum_type) if t is not None}
+
+
 def random_graph(seed: int) -> dict:
     """A small graph with a skip connection, a merge, linear hidden layers and a dot or sum score; every type
     random, the modes drawn so that the seeds together cover all 28 rounding x overflow pairs."""

@@ -246,13 +246,9 @@ def export_cmssw_cmd(build: Path = BuildOpt, out: Path = typer.Option(..., "--ou
                                                               "(GTADModel_v3/_v4 hand CMSSW mu; default GTADModel_<design name>)."),
                      cxxflags: Optional[str] = typer.Option(None, "--cxxflags", help="g++ flags for the library (the Makefile's default: -O3).")):
     """Write BUILD's design as a CMSSW emulator plug-in package and build PKG/<model-name>.so with g++."""
-    import re
-
-    from trigger.design import load_design
     from trigger.export.cmssw import export_cmssw
 
-    name = model_name or "GTADModel_" + re.sub(r"\W", "_", load_design(build / "design.yaml").name)
-    r = export_cmssw(build, out, name, cxxflags)
+    r = export_cmssw(build, out, model_name, cxxflags)
     typer.echo(f"{r['library']}: result pair first = {r['first']}; menu thresholds (loss x 16) {r['thresholds_loss_x16']}")
 
 

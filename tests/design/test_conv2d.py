@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import where
-from designs import random_conv_graph
+from designs import modes_used, random_conv_graph
 from emulator import Emulator
 from test_graph import _csim, _equal, _ir, _words
 from trigger.design import DesignError, design_from_dict
@@ -32,10 +32,7 @@ def test_random_conv_graphs_cover_every_mode_and_the_conv_really_overflows():
     seen, wraps = set(), 0
     for seed in range(8):
         d = design_from_dict(random_conv_graph(seed))
-        for n in d.nodes:
-            for t in (n.type, n.accum_type):
-                if t is not None:
-                    seen.add((t.rounding, t.overflow))
+        seen |= modes_used(d)
         emu = Emulator(d)
         conv = d.nodes[0]
         y = emu.nodes(_words(emu, n=3000, seed=seed), [conv.name], full=True)[conv.name]

@@ -18,7 +18,7 @@ from trigger.design import DesignError, design_from_dict, save_design
 
 SHARED = where.SHARED
 
-from designs import MODES, random_graph  # noqa: E402
+from designs import MODES, modes_used, random_graph  # noqa: E402
 def _words(emu, n=20000, seed=0):
     from trigger.verify.edge_words import edge_cases
 
@@ -70,10 +70,7 @@ def test_random_graphs_cover_every_mode_and_really_overflow():
     overflowing = 0
     for seed in range(6):
         d = design_from_dict(random_graph(seed))
-        for n in d.nodes:
-            for t in (n.type, n.accum_type):
-                if t is not None:
-                    seen.add((t.rounding, t.overflow))
+        seen |= modes_used(d)
         overflowing += len(Emulator(d).analysis.may_overflow)
     assert len(seen) == 28, f"modes missing: {set(MODES) - seen}"
     assert overflowing >= 20

@@ -68,7 +68,7 @@ class Node:
     def patches(self) -> np.ndarray:
         """conv2d: (positions, kernel values) indices into the flattened input, positions in (oh, ow) order and
         kernel values in (kh, kw, c) order: the rows of the weight matrix."""
-        (h, w, c), (kh, kw), (sh, sw) = self.in_shape, self.kernel, self.strides
+        (_, w, c), (kh, kw), (sh, sw) = self.in_shape, self.kernel, self.strides
         oh, ow, _ = self.out_shape
         r = (np.arange(oh)[:, None, None, None, None] * sh + np.arange(kh)[None, None, :, None, None])
         q = (np.arange(ow)[None, :, None, None, None] * sw + np.arange(kw)[None, None, None, :, None])
@@ -213,26 +213,19 @@ def _read_conv2d(r, item: dict, p: str, name: str, src: str, n_in: int) -> Node:
     if (h - kh) % sh or (w - kw) % sw:
         r.fail(f"{p}.strides", f"{[sh, sw]} do not divide the input {[h, w]} less the kernel {[kh, kw]} (no padding: rows "
                                f"{h} - {kh} and columns {w} - {kw} must be multiples of the strides)")
-    wt_raw = item["weight"]
-    shape = np.shape(wt_raw) if _nested_ok(wt_raw, 4) else None
-    if shape is None or shape[:3] != (kh, kw, c):
+    try:
+        w4 = np.asarray(item["weight"], dtype=float)
+    except (ValueError, TypeError):
+        w4 = None
+    if w4 is None or w4.ndim != 4 or w4.shape[:3] != (kh, kw, c):
         r.fail(f"{p}.weight", f"expected [kernel row {kh}][kernel column {kw}][channel {c}][filter] nesting, got shape "
-                              f"{shape if shape is not None else 'ragged'}")
-    flat = dict(item, weight=np.asarray(wt_raw, dtype=object).reshape(kh * kw * c, shape[3]).tolist())
+                              f"{'ragged' if w4 is None else w4.shape}")
+    flat = dict(item, weight=w4.reshape(kh * kw * c, w4.shape[3]).tolist())
     wt, bt, weight, bias = r.dense_params(flat, p, kh * kw * c, lambda rows: f"{rows} kernel values")
     node = Node(name, "conv2d", (src,), r.type(item["result_type"], f"{p}.result_type"), 0, weight, bias, wt, bt,
                 r.type(item["accum_type"], f"{p}.accum_type"), (h, w, c), (kh, kw), (sh, sw))
     oh, ow, f = node.out_shape
     return dataclasses.replace(node, size=oh * ow * f)
-
-
-def _nested_ok(v, depth: int) -> bool:
-    """A rectangular nesting of lists `depth` deep."""
-    try:
-        a = np.asarray(v, dtype=float)
-    except (ValueError, TypeError):
-        return False
-    return a.ndim == depth
 
 
 def _warn_unused(r, nodes: list[Node], score: str, expose: str | None) -> None:

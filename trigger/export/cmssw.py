@@ -45,10 +45,8 @@ class Plan:
     thresholds: list[tuple[str, int]]  # menu thresholds in CMSSW's units (loss x 16)
 
 
-def _reachable(design: Design, name: str) -> tuple[float, float]:
-    from trigger.design.intervals import analyse
-
-    lo, hi = analyse(design).ranges[name]
+def _reachable(analysis, name: str) -> tuple[float, float]:
+    lo, hi = analysis.ranges[name]
     return float(np.min(lo)), float(np.max(hi))
 
 
@@ -103,16 +101,19 @@ def plan(design: Design, model: str) -> Plan:
     if design.n_inputs != N_FEATURES:
         raise ExportError(f"design {design.name!r} has {design.n_inputs} inputs; CMSSW's AXOL1TL condition delivers "
                           f"{N_FEATURES} (MET, 4 e/gamma, 4 muons, 10 jets x pT, eta, phi)")
+    from trigger.design.intervals import analyse
+
     _check_words(design)
+    analysis = analyse(design)
     t = design.score_type
-    lo, hi = _reachable(design, design.score_node.name)
+    lo, hi = _reachable(analysis, design.score_node.name)
     loss_exact = _fits(t, lo, hi, LOSS)
     thresholds = _menu_thresholds(design, lo, hi)  # refuses where the loss would change a decision
     if model in MU_MODELS:
         if design.latent != MU_FIRST_SIZE:
             raise ExportError(f"{model} hands CMSSW {MU_FIRST_SIZE} mu values; design {design.name!r} exposes "
                               f"{design.latent} ({design.exposed!r}); name the model otherwise (e.g. GTADModel_v5) to deliver the score")
-        m_lo, m_hi = _reachable(design, design.exposed)
+        m_lo, m_hi = _reachable(analysis, design.exposed)
         if not _fits(design.mu_type, m_lo, m_hi, MU_FIRST):
             raise _refuse_unfit(f"mu (tensor {design.exposed!r})", design.mu_type, m_lo, m_hi, MU_FIRST, "")
         return Plan(model, "mu", loss_exact, True, thresholds)
@@ -195,13 +196,15 @@ def build_library(pkg: Path, model: str, cxxflags: str | None = None) -> Path:
     return pkg / f"{model}.so"
 
 
-def export_cmssw(build: Path, out: Path, model: str = "GTADModel_v5", cxxflags: str | None = None) -> dict:
-    """Write and build the plug-in package of BUILD's design in OUT (written aside, then moved into place)."""
+def export_cmssw(build: Path, out: Path, model: str | None = None, cxxflags: str | None = None) -> dict:
+    """Write and build the plug-in package of BUILD's design in OUT (written aside, then moved into place); the
+    model name defaults to GTADModel_<design name>."""
     from trigger.config import load_config
     from trigger.design import load_design
 
     build, out = Path(build), Path(out)
     design = load_design(build / "design.yaml")
+    model = model or "GTADModel_" + re.sub(r"\W", "_", design.name)
     cfg = load_config(build / "config.yaml" if (build / "config.yaml").is_file() else None)
     p = plan(design, model)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():

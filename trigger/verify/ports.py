@@ -56,3 +56,16 @@ def unpack(vector: int, fields: list[dict]) -> list[int]:
     n = _chunks_for(fields)
     chunks = np.array([[(vector >> (32 * k)) & 0xFFFFFFFF for k in range(n)]], dtype=np.uint32)
     return unpack_fields(chunks, fields, 0)[0].tolist()
+
+
+def unpack_port(chunks: np.ndarray, fields: list[dict]) -> np.ndarray:
+    """(N, n_chunks) uint32 of one port, whose bit 0 is its first field's offset -> (N, n_fields) int64; a port
+    without fields (a design without thresholds has no trigger bits) gives (N, 0)."""
+    if not fields:
+        return np.zeros((len(chunks), 0), dtype=np.int64)
+    return unpack_fields(chunks, fields, fields[0]["offset"])
+
+
+def unpack_port_int(raw: int, fields: list[dict]) -> list[int]:
+    """One port's value as an integer (its bit 0 at its first field's offset) -> its field values."""
+    return unpack(raw << fields[0]["offset"], fields) if fields else []

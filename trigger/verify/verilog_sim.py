@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trigger.firmware.templates import render_tree
-from trigger.verify.ports import pack_fields, unpack_fields
+from trigger.verify.ports import pack_fields, unpack_port
 from trigger.firmware.verilator import rtl_sha256, rtl_sources, verilator_env, verilator_root
 
 
@@ -72,10 +72,9 @@ class VerilogSim:
             if res.returncode != 0:
                 raise RuntimeError(f"Verilog simulation failed: {res.stderr.strip()[-2000:]}")
             o = np.fromfile(fout, dtype=np.uint32).reshape(n, self.n_mu + self.n_score + self.n_bits)
-        mu = unpack_fields(o[:, : self.n_mu], self.mu_fields, self.mu_fields[0]["offset"])
+        mu = unpack_port(o[:, : self.n_mu], self.mu_fields)
         mu = mu << np.array([mu_frac - f["frac"] for f in self.mu_fields], dtype=np.int64)
         sf = self.score_field
-        score = unpack_fields(o[:, self.n_mu : self.n_mu + self.n_score], [sf], sf["offset"])[:, 0] << (score_frac - sf["frac"])
-        bits = (unpack_fields(o[:, self.n_mu + self.n_score :], self.bit_fields, self.bit_fields[0]["offset"]) if self.bit_fields
-                else np.zeros((len(o), 0), dtype=np.int64))  # a design without thresholds (CICADA's: the menu holds them)
+        score = unpack_port(o[:, self.n_mu : self.n_mu + self.n_score], [sf])[:, 0] << (score_frac - sf["frac"])
+        bits = unpack_port(o[:, self.n_mu + self.n_score :], self.bit_fields)
         return mu, score, bits
