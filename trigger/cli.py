@@ -169,18 +169,13 @@ def data_l1ntuple(files: List[Path] = typer.Argument(..., help="L1Ntuple ROOT fi
 @_guard
 def data_plot(files: List[Path] = typer.Argument(None, help="HDF5 files (default: the config's data)."),
               config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
-    """Per-process PNG distributions: multiplicities, leading pT, MET, eta."""
+    """Per-process PNG distributions: multiplicities, leading pT, MET, eta; and, for files with region images, the
+    mean calorimeter image of each process."""
     from trigger.data.dataset import process_file
-    from trigger.data.io import read_events
-    from trigger.physics.plots import data_plots
+    from trigger.physics.plots import file_plots
 
     cfg = _load(config, build)
-    paths = files or [process_file(cfg.data, n) for n in cfg.data.processes()]
-    samples = {}
-    for p in paths:
-        ef = read_events(p)
-        samples[Path(p).stem] = ef.particles
-    for w in data_plots(build / "reports" / "plots", samples):
+    for w in file_plots(files or [process_file(cfg.data, n) for n in cfg.data.processes()], build / "reports" / "plots"):
         typer.echo(w)
 
 
@@ -243,13 +238,18 @@ def firmware(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
 @_guard
 def export_cmssw_cmd(build: Path = BuildOpt, out: Path = typer.Option(..., "--out", "-o", help="Package folder to write."),
                      model_name: Optional[str] = typer.Option(None, "--model-name", help="Library and namespace name, e.g. GTADModel_v5 "
-                                                              "(GTADModel_v3/_v4 hand CMSSW mu; default GTADModel_<design name>)."),
+                                                              "(GTADModel_v3/_v4 hand CMSSW mu; default GTADModel_<design name>, "
+                                                              "CICADA_<design name> for a 252-region design)."),
                      cxxflags: Optional[str] = typer.Option(None, "--cxxflags", help="g++ flags for the library (the Makefile's default: -O3).")):
     """Write BUILD's design as a CMSSW emulator plug-in package and build PKG/<model-name>.so with g++."""
     from trigger.export.cmssw import export_cmssw
 
     r = export_cmssw(build, out, model_name, cxxflags)
-    typer.echo(f"{r['library']}: result pair first = {r['first']}; menu thresholds (loss x 16) {r['thresholds_loss_x16']}")
+    if r["first"] == "calo":
+        typer.echo(f"{r['library']}: calorimeter convention (ap_uint<10>* regions in, the score out); "
+                   f"thresholds (score) {r['thresholds_score']}")
+    else:
+        typer.echo(f"{r['library']}: result pair first = {r['first']}; menu thresholds (loss x 16) {r['thresholds_loss_x16']}")
 
 
 @app.command("import")

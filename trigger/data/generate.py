@@ -32,6 +32,7 @@ class ChunkJob:
 class ChunkResult:
     particles: np.ndarray
     weights: np.ndarray
+    regions: np.ndarray  # (N, 18, 14) uint16, trigger.data.regions
     trials: int
     seconds: float
 
@@ -62,21 +63,23 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     t0 = time.perf_counter()
     pythia = make_pythia(job.settings, job.seed)
     rng = np.random.default_rng(job.seed)
-    parts, weights, trials = [], [], 0
+    parts, weights, regions, trials = [], [], [], 0
     have = 0
     while have < job.events:
         if trials > MAX_TRIALS_PER_EVENT * max(job.events, 1):
             raise ProcessError(f"{job.process}: fewer than 1 in {MAX_TRIALS_PER_EVENT} events pass the lepton filter")
         batch = pythia.nextBatch(BATCH)
         trials += BATCH
-        obj = build_objects(batch, rng)
+        obj, reg = build_objects(batch, rng)
         w = np.asarray([x[0] if len(x) else 1.0 for x in batch.info.weights.tolist()], dtype=np.float64)
         keep = lepton_filter(obj) if job.lepton_filter else np.ones(len(obj), bool)
         parts.append(obj[keep])
         weights.append(w[keep])
+        regions.append(reg[keep])
         have += int(keep.sum())
     particles = np.concatenate(parts)[: job.events]
-    return ChunkResult(particles, np.concatenate(weights)[: job.events], trials, time.perf_counter() - t0)
+    return ChunkResult(particles, np.concatenate(weights)[: job.events], np.concatenate(regions)[: job.events], trials,
+                       time.perf_counter() - t0)
 
 
 def plan_chunks(process: str, settings, events: int, seed: int, chunk_size: int, lepton_filter: bool) -> list[ChunkJob]:
@@ -133,11 +136,12 @@ def generate(
     check_settings(settings)
     jobs = plan_chunks(process, settings, events, seed, chunk_size, lepton_filter)
     t0 = time.perf_counter()
-    parts, weights, trials = [], [], 0
+    parts, weights, regions, trials = [], [], [], 0
     with bar(f"generate {process}", total=events, enabled=show_progress) as advance:
         for res in run_chunks(jobs, n_jobs, scheduler, advance):
             parts.append(res.particles)
             weights.append(res.weights)
+            regions.append(res.regions)
             trials += res.trials
     particles = np.concatenate(parts)
     w = np.concatenate(weights)
@@ -146,6 +150,7 @@ def generate(
         out,
         particles,
         w,
+        regions=np.concatenate(regions),
         process=process,
         pythia_settings=[*COMMON, *settings],
         seed=seed,

@@ -61,12 +61,17 @@ def validate(particles: np.ndarray, weights: np.ndarray, source: str, first_even
         raise DataError(f"{source}: field 'weights' has NaN, inf or negative values")
 
 
-def write_events(path: str | os.PathLike, particles: np.ndarray, weights: np.ndarray | None = None, **attrs) -> None:
-    """Write the ADC2021 layout (float32 Particles; the values are hardware-quantised, so nothing is lost)."""
+def write_events(path: str | os.PathLike, particles: np.ndarray, weights: np.ndarray | None = None,
+                 regions: np.ndarray | None = None, **attrs) -> None:
+    """Write the ADC2021 layout (float32 Particles; the values are hardware-quantised, so nothing is lost), and
+    beside it, where given, the calorimeter region images (`Regions`, (N, 18, 14) uint16, trigger.data.regions)."""
+    from trigger.data.regions import N_ETA, N_PHI
     from trigger.io_utils import atomic_path
 
     particles = np.asarray(particles)
     validate(particles, np.ones(len(particles)) if weights is None else np.asarray(weights), str(path))
+    if regions is not None and np.shape(regions) != (len(particles), N_PHI, N_ETA):
+        raise DataError(f"{path}: region images of shape {np.shape(regions)}, expected ({len(particles)}, {N_PHI}, {N_ETA})")
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             opts = dict(compression="gzip", compression_opts=9, shuffle=True)
@@ -75,5 +80,25 @@ def write_events(path: str | os.PathLike, particles: np.ndarray, weights: np.nda
             f.create_dataset("Particles_Classes", data=np.array(CLASS_NAMES))
             if weights is not None:
                 f.create_dataset("weights", data=np.asarray(weights, dtype=np.float64), **opts)
+            if regions is not None:
+                f.create_dataset("Regions", data=np.asarray(regions, dtype=np.uint16),
+                                 chunks=(min(len(particles), 4096) or 1, N_PHI, N_ETA), **opts)
             for k, v in attrs.items():
                 f.attrs[k] = v if isinstance(v, (str, int, float, bool, np.number)) else json.dumps(v)
+
+
+def read_regions(path: str | os.PathLike, max_events: int | None = None) -> np.ndarray:
+    """The file's calorimeter region images, (N, 18, 14) uint16; a clear error where the file has none."""
+    from trigger.data.regions import ET_MAX, N_ETA, N_PHI
+
+    with h5py.File(path, "r") as f:
+        if "Regions" not in f:
+            raise DataError(f"{path}: no dataset 'Regions' (region images are written by `trigger data generate`; "
+                            f"keys: {sorted(f.keys())})")
+        ds = f["Regions"]
+        if ds.shape[1:] != (N_PHI, N_ETA) or not np.issubdtype(ds.dtype, np.integer):
+            raise DataError(f"{path}: field 'Regions' is {ds.dtype} {ds.shape}, expected integers (N, {N_PHI}, {N_ETA})")
+        r = ds[slice(0, max_events)]
+    if r.size and (r.min() < 0 or r.max() > ET_MAX):
+        raise DataError(f"{path}: field 'Regions' has values outside 0..{ET_MAX}")
+    return r

@@ -10,6 +10,7 @@ import fastjet
 import numpy as np
 
 from trigger.data.layout import N_OBJECTS, SLOT_CLASS, SLOTS
+from trigger.data.regions import region_images
 
 # --- acceptance (ADC2021 object definitions) ---
 ELECTRON_PT_MIN, ELECTRON_ETA_MAX = 3.0, 3.0
@@ -60,8 +61,10 @@ def _leptons(pid, pt, eta, phi, visible, abs_id, pt_min, eta_max, res, rng):
     return np.clip(spt[order], 0, None), eta[keep][order], phi[keep][order], keep[order]
 
 
-def build_objects(batch, rng: np.random.Generator) -> np.ndarray:
-    """One Pythia batch (pythia8mc nextBatch) -> (N, 19, 4) float64 in the ADC2021 layout."""
+def build_objects(batch, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One Pythia batch (pythia8mc nextBatch) -> ((N, 19, 4) float64 in the ADC2021 layout, (N, 18, 14) uint16
+    calorimeter region images, trigger.data.regions). The images draw no random numbers: the objects' bytes do not
+    depend on whether they are made."""
     prt = batch.prt
     prt = prt[prt.status > 0]
     counts = ak.to_numpy(ak.num(prt))
@@ -74,6 +77,11 @@ def build_objects(batch, rng: np.random.Generator) -> np.ndarray:
     visible = ~invisible & (np.abs(eta) < CALO_ETA_MAX)
 
     n = len(counts)
+    event = np.repeat(np.arange(n), counts)
+    deposits = visible & (np.abs(pid) != 13)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        et = np.where(deposits, e * pt / np.hypot(pt, pz), 0.0)  # E sin(theta)
+    regions = region_images(event[deposits], et[deposits], eta[deposits], phi[deposits], n)
     out = np.zeros((n, N_OBJECTS, 4), dtype=np.float64)
     cluster = np.zeros(len(pid), dtype=bool)
     met_xy = np.zeros((n, 2))
@@ -110,7 +118,7 @@ def build_objects(batch, rng: np.random.Generator) -> np.ndarray:
     present = out[:, :, 0] > 0
     out[:, :, 3] = np.where(present, SLOT_CLASS[None, :], 0)
     out[~present] = 0.0
-    return out
+    return out, regions
 
 
 def _jets(out, px, py, pz, e, cluster, offsets, rng):

@@ -1,8 +1,10 @@
 """`trigger export cmssw`: the design as a CMSSW emulator plug-in (hls4mlEmulator::Model), built with g++.
 
 The package holds the design's HLS C++ (NN/: scaling, network, score in the design's types; weights compiled in)
-and a generated emulator class that applies the data conventions of CMSSW's AXOL1TL condition. The export
-refuses a design whose values CMSSW's types cannot carry exactly (it never converts silently).
+and a generated emulator class that applies the data conventions of the CMSSW module that loads it, chosen by the
+design's inputs: 57 object words -> the Global Trigger's AXOL1TL condition; 252 region words -> the calorimeter
+Layer-1 summary (CICADA). The export refuses a design whose values CMSSW's types cannot carry exactly (it never
+converts silently).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from trigger.data.layout import N_FEATURES
+from trigger.data.regions import N_REGIONS
 from trigger.design import Design
 from trigger.firmware.templates import TEMPLATES, render
 from trigger.design.fixed import FixedType, Overflow
@@ -29,6 +32,7 @@ MU_FIRST = FixedType.parse("ap_fixed<10,7,AP_RND_CONV,AP_SAT>")
 MU_FIRST_SIZE = 8
 SCORE_FIRST = FixedType.parse("ap_fixed<18,14,AP_RND_CONV,AP_SAT>")
 MU_MODELS = ("GTADModel_v3", "GTADModel_v4")  # CMSSW reads mu as the pair's first member for these names only
+REGION_WORD = FixedType.parse("ap_uint<10>")  # the calorimeter summary hands CICADA 252 of these
 MARKER = "trigger_export.json"
 
 
@@ -39,7 +43,7 @@ class ExportError(ValueError):
 @dataclass(frozen=True)
 class Plan:
     model: str
-    first: str  # "mu" or "score": what the result pair's first member carries
+    first: str  # "mu" or "score": what the result pair's first member carries; "calo": no pair, the score itself
     loss_exact: bool  # the loss equals the score; else it is the score truncated and saturated into LOSS
     first_exact: bool  # the first member equals mu / the score; else the score rounded into SCORE_FIRST
     thresholds: list[tuple[str, int]]  # menu thresholds in CMSSW's units (loss x 16)
@@ -94,13 +98,34 @@ def _check_words(design: Design) -> None:
                               f"CMSSW's ap_fixed<18,13> delivers [{lo:g}, {hi:g}]{' after x2' if scale == 2 else ''}")
 
 
+def default_model_name(design: Design) -> str:
+    """GTADModel_<name> for a Global Trigger design, CICADA_<name> (a leading `cicada_` dropped) for a calorimeter one."""
+    name = re.sub(r"\W", "_", design.name)
+    if design.n_inputs == N_REGIONS:
+        return "CICADA_" + re.sub(r"(?i)^cicada_?", "", name)
+    return "GTADModel_" + name
+
+
+def _calo_plan(design: Design, model: str) -> Plan:
+    """CICADA's convention: ap_uint<10>* in (252 regions, 14 * iphi + ieta), a pointer to the score's type out."""
+    for i, w in enumerate(design.inputs):
+        if w.type.int_min < REGION_WORD.int_min or w.type.int_max > REGION_WORD.int_max:
+            raise ExportError(f"inputs[{i}] ({w.name}): words of {w.type.hls()} reach [{w.type.int_min}, {w.type.int_max}], "
+                              f"the calorimeter summary delivers {REGION_WORD.hls()} [0, {REGION_WORD.int_max}]")
+    lsb = design.score_type.lsb
+    return Plan(model, "calo", True, True, [(t.name, int(r) * lsb) for t, r in zip(design.thresholds, design.threshold_raw())])
+
+
 def plan(design: Design, model: str) -> Plan:
     """Check that CMSSW's types carry the design's words, score (and mu) exactly; the menu thresholds."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", model):
         raise ExportError(f"--model-name {model!r}: must be a C++ identifier (it names the library and the namespace)")
+    if design.n_inputs == N_REGIONS:
+        return _calo_plan(design, model)
     if design.n_inputs != N_FEATURES:
-        raise ExportError(f"design {design.name!r} has {design.n_inputs} inputs; CMSSW's AXOL1TL condition delivers "
-                          f"{N_FEATURES} (MET, 4 e/gamma, 4 muons, 10 jets x pT, eta, phi)")
+        raise ExportError(f"design {design.name!r} has {design.n_inputs} inputs; CMSSW delivers {N_FEATURES} to the Global "
+                          f"Trigger's AXOL1TL condition (MET, 4 e/gamma, 4 muons, 10 jets x pT, eta, phi) and "
+                          f"{N_REGIONS} to the calorimeter summary's CICADA (18 x 14 region ET words)")
     from trigger.design.intervals import analyse
 
     _check_words(design)
@@ -164,7 +189,7 @@ def write_package(cfg, design: Design, out: Path, p: Plan) -> None:
     nn = out / "NN"
     write_hls(cfg, design, nn, weights_txt=False)
     fix_stamp(nn, design)
-    first_type, first_doc, first_code = _result_code(p)
+    first_type, first_doc, first_code = _result_code(p) if p.first != "calo" else ("", "", "")
     values = {
         "MODEL": p.model, "NAME": design.name, "DESIGN_SHA": design.sha256(), "N_INPUTS": design.n_inputs,
         "PREINCLUDES": "\n".join(preincludes(nn, nn / "firmware" / "ap_types")),
@@ -174,18 +199,46 @@ def write_package(cfg, design: Design, out: Path, p: Plan) -> None:
         "WORD_MIN": ", ".join(str(w.type.int_min) for w in design.inputs),
         "WORD_MAX": ", ".join(str(w.type.int_max) for w in design.inputs),
         "THRESHOLDS": "\n".join(f"| {n} | {v} |" for n, v in p.thresholds) or "| (none) | |",
-        "FIRST_KIND": "mu (8 values)" if p.first == "mu" else "the score" + ("" if p.first_exact else f" rounded into {SCORE_FIRST.hls()}"),
-        "LOSS_KIND": "the score, exactly" if p.loss_exact else "the score truncated and saturated into it (decisions checked unchanged)",
+        "CONVENTION": _convention_doc(p, design),
+        "THRESHOLD_UNITS": "the score's value (CMSSW compares the score with them)" if p.first == "calo" else "loss x 16",
+        "LOSS_KIND": _loss_kind(p),
     }
     src = TEMPLATES / "cmssw"
-    for rel, dest in (("model.cpp", f"{p.model}.cpp"), ("Makefile", "Makefile"), ("README.md", "README.md"),
+    for rel, dest in (("model_calo.cpp" if p.first == "calo" else "model.cpp", f"{p.model}.cpp"), ("Makefile", "Makefile"), ("README.md", "README.md"),
                       ("include/hls4ml/emulator.h", "include/hls4ml/emulator.h")):
         (out / dest).parent.mkdir(parents=True, exist_ok=True)
         (out / dest).write_text(render((src / rel).read_text(), values, str(src / rel)))
     (out / "thresholds.txt").write_text("".join(f"{n} {v}\n" for n, v in p.thresholds))
     (out / MARKER).write_text(json.dumps({"model": p.model, "design": design.name, "design_sha256": design.sha256(),
                                           "first": p.first, "loss_exact": p.loss_exact, "first_exact": p.first_exact,
-                                          "thresholds_loss_x16": dict(p.thresholds)}, indent=1) + "\n")
+                                          _threshold_key(p): dict(p.thresholds)}, indent=1) + "\n")
+
+
+def _threshold_key(p: Plan) -> str:
+    return "thresholds_score" if p.first == "calo" else "thresholds_loss_x16"
+
+
+def _convention_doc(p: Plan, design: Design) -> str:
+    if p.first == "calo":
+        return (f"Data conventions (those of CMSSW's calorimeter Layer-1 summary, as for CICADA): `prepare_input` takes "
+                f"`{REGION_WORD.hls()}*` pointing at the {N_REGIONS} region ET words (0.5 GeV steps, index 14 * iphi + "
+                f"ieta), copied unchanged into the design's words (`std::out_of_range` for a value outside a word's type); "
+                f"`read_result` takes a pointer to the score's type, `{design.score_type.hls()}`, and receives the score "
+                f"exactly.")
+    return ("Data conventions (those of CMSSW's AXOL1TL condition): `prepare_input` takes `ap_fixed<18,13>*` pointing "
+            f"at the {N_FEATURES} unscaled inputs, pT = hardware pT / 2 as an integer (the 0.5 GeV bit is dropped before "
+            "the model sees it), eta and phi hardware integers; the plug-in turns them into the design's words (pT x 2) "
+            "and throws `std::out_of_range` for a value that is no word of the design. `read_result` fills a "
+            f"`std::pair<FIRST, ap_ufixed<18,14>>*`: FIRST carries {_first_kind(p)}, the second member (the loss) "
+            f"{_loss_kind(p)}.")
+
+
+def _first_kind(p: Plan) -> str:
+    return "mu (8 values)" if p.first == "mu" else "the score" + ("" if p.first_exact else f" rounded into {SCORE_FIRST.hls()}")
+
+
+def _loss_kind(p: Plan) -> str:
+    return "the score, exactly" if p.loss_exact else "the score truncated and saturated into it (decisions checked unchanged)"
 
 
 def build_library(pkg: Path, model: str, cxxflags: str | None = None) -> Path:
@@ -198,13 +251,13 @@ def build_library(pkg: Path, model: str, cxxflags: str | None = None) -> Path:
 
 def export_cmssw(build: Path, out: Path, model: str | None = None, cxxflags: str | None = None) -> dict:
     """Write and build the plug-in package of BUILD's design in OUT (written aside, then moved into place); the
-    model name defaults to GTADModel_<design name>."""
+    model name defaults to default_model_name(design)."""
     from trigger.config import load_config
     from trigger.design import load_design
 
     build, out = Path(build), Path(out)
     design = load_design(build / "design.yaml")
-    model = model or "GTADModel_" + re.sub(r"\W", "_", design.name)
+    model = model or default_model_name(design)
     cfg = load_config(build / "config.yaml" if (build / "config.yaml").is_file() else None)
     p = plan(design, model)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -220,4 +273,4 @@ def export_cmssw(build: Path, out: Path, model: str | None = None, cxxflags: str
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"package": str(out), "library": str(out / f"{model}.so"), "model": model, "first": p.first,
-            "loss_exact": p.loss_exact, "first_exact": p.first_exact, "thresholds_loss_x16": dict(p.thresholds)}
+            "loss_exact": p.loss_exact, "first_exact": p.first_exact, _threshold_key(p): dict(p.thresholds)}

@@ -110,3 +110,48 @@ def data_plots(out: Path, samples: dict[str, np.ndarray], weights: dict[str, np.
         _save(fig, path)
         written.append(str(path))
     return written
+
+
+def region_plots(out: Path, images: dict[str, np.ndarray], weights: dict[str, np.ndarray] | None = None) -> str:
+    """The mean calorimeter region image (ET in GeV per region; weighted by the events' weights where given, as
+    QCD's biased pT-hat sampling needs) of each process, one panel each with its own colour scale (processes differ
+    by orders of magnitude); eta along x, phi along y."""
+    from trigger.data.regions import ET_LSB, ETA_EDGES
+
+    edges = np.concatenate([-ETA_EDGES[:0:-1], ETA_EDGES])
+    n = len(images)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 6 * rows), squeeze=False, layout="constrained")
+    for ax, (name, r) in zip(axes.ravel(), images.items()):
+        w = None if weights is None else weights.get(name)
+        mean = np.average(r, axis=0, weights=w) * ET_LSB
+        m = ax.pcolormesh(edges, np.linspace(0, 360, r.shape[-2] + 1), mean, cmap="viridis")
+        cb = fig.colorbar(m, ax=ax)
+        cb.set_label("mean ET per region [GeV]", fontsize=13)
+        cb.ax.tick_params(labelsize=12)
+        ax.set_title(f"{name} ({len(r)} events)", fontsize=15)
+        ax.set_xlabel("eta", fontsize=15)
+        ax.set_ylabel("phi [deg]", fontsize=15)
+        ax.tick_params(labelsize=12)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    path = Path(out) / "regions_mean.png"
+    _save(fig, path)
+    return str(path)
+
+
+def file_plots(paths, out: Path) -> list[str]:
+    """data_plots of every file, and region_plots of those with region images."""
+    from trigger.data.io import read_events, read_regions
+    from trigger.data.words import has_regions
+
+    samples, images, weights = {}, {}, {}
+    for p in paths:
+        ef = read_events(p)
+        samples[Path(p).stem] = ef.particles
+        if has_regions(p):
+            images[Path(p).stem] = read_regions(p)
+            weights[Path(p).stem] = ef.weights
+    written = data_plots(out, samples)
+    return written + ([region_plots(out, images, weights)] if images else [])

@@ -74,11 +74,12 @@ def load_events(cfg: Config, input_file: str | None, root: Path | None, emu, tra
     """Words (streamed in, int16/int32), the ADC2021 file they came from (for the physics values before rounding,
     read later for the sample only) and a description: a file, the test events of a trained build, or, for an
     imported design with no file, random words over every input's full range."""
-    from trigger.data.words import is_words_file, read_words
+    from trigger.data.words import read_words, reads_particles
 
     if input_file:
         words, _ = read_words(input_file, cfg.units, emu.n_inputs)
-        return words, None if is_words_file(input_file) else Path(input_file), [Path(input_file).name]
+        physics = Path(input_file) if reads_particles(input_file, emu.n_inputs) else None
+        return words, physics, [Path(input_file).name]
     if not trained:
         rng = np.random.default_rng(7)
         return rng.integers(emu.word_min, emu.word_max + 1, size=(100_000, emu.n_inputs)), None, \

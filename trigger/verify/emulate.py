@@ -11,7 +11,7 @@ import numpy as np
 from emulator import Emulator
 from trigger.data.io import DataError
 from trigger.data.stream import READ_CHUNK, file_info, ranges, read_word_range
-from trigger.data.words import is_words_file
+from trigger.data.words import is_words_file, reads_regions
 from trigger.io_utils import atomic_path
 
 _EMULATORS: dict = {}
@@ -31,6 +31,8 @@ def input_events(path: str | Path, n_inputs: int) -> int:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    if reads_regions(path, n_inputs):
+        return file_info(path).events
     if not is_words_file(path):
         return file_info(path).events
     shape = np.load(path, mmap_mode="r").shape if path.suffix == ".npy" else h5py.File(path, "r")["words"].shape
@@ -39,9 +41,15 @@ def input_events(path: str | Path, n_inputs: int) -> int:
     return shape[0]
 
 
-def read_range(path: str | Path, units, start: int, stop: int) -> np.ndarray:
-    """Events start..stop of a words file or an ADC2021-layout file, as words."""
+def read_range(path: str | Path, units, start: int, stop: int, n_inputs: int | None = None) -> np.ndarray:
+    """Events start..stop of a words file or an ADC2021-layout file (its objects, or for a calorimeter-image design
+    its region images), as words."""
     path = Path(path)
+    if reads_regions(path, n_inputs):
+        from trigger.data.regions import as_words
+
+        with h5py.File(path, "r") as f:
+            return as_words(f["Regions"][start:stop])
     if not is_words_file(path):
         return read_word_range(path, units, start, stop)[0]
     if path.suffix == ".npy":
@@ -57,7 +65,7 @@ def read_range(path: str | Path, units, start: int, stop: int) -> np.ndarray:
 def emulate_range(build: str, path: str, units, start: int, stop: int):
     """The unit of work in one process and on a cluster alike: (words, mu, score, bits) of events start..stop."""
     emu = _emulator(build)
-    words = read_range(path, units, start, stop)
+    words = read_range(path, units, start, stop, emu.n_inputs)
     try:
         mu, score, bits = emu.run(words)
     except Exception as exc:  # the emulator names the word; say which event of the file
