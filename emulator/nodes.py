@@ -197,7 +197,8 @@ class NodeRunner:
                 self._weights[key] = (ops.shifted(n.weight, sh), ops.shifted(n.bias, b_sh))
             w, b = self._weights[key]
             s = ops.matmul(x, w, p.bound)
-            s += b
+            if b.any():
+                s += b
             if not p.acc_never_overflows:
                 s = ops.overflow(s, acc)
         else:  # cast by cast: each product to accum_t, the bias to accum_t, then inputs in order, every sum cast
@@ -216,6 +217,10 @@ class NodeRunner:
 
     def _relu(self, n, ops, args, fracs):
         x = args[0]
+        if isinstance(ops, FloatOps) and not n.type.signed and n.type.overflow is not Overflow.WRAP:
+            # an unsigned saturating cast sends every negative value to 0, as the ReLU would: one pass fewer (the
+            # int64 reference keeps the literal rule, and the tests hold the two equal)
+            return ops.cast(x, fracs[0], n.type, True)
         return ops.cast(np.maximum(x, 0), fracs[0], n.type, self._may(n))
 
     def _linear(self, n, ops, args, fracs):

@@ -66,3 +66,25 @@ def test_region_values_out_of_range_are_named(tmp_path):
         f["Regions"][0, 0, 0] = 1024
     with pytest.raises(DataError, match="x.h5: field 'Regions' has values outside 0..1023"):
         read_regions(tmp_path / "x.h5")
+
+
+def test_emulate_reads_the_region_images_of_a_generated_file(tmp_path):
+    """`trigger emulate` on a generated file with a calorimeter-image design: the scores of its Regions."""
+    import h5py
+
+    from designs import calo_like
+    from emulator import Emulator
+    from trigger.design import design_from_dict, save_design
+    from trigger.verify.emulate import emulate_file
+
+    d = design_from_dict(calo_like())
+    save_design(d, tmp_path / "b" / "design.yaml")
+    rng = np.random.default_rng(4)
+    regions = np.minimum(rng.exponential(8, size=(300, N_PHI, N_ETA)), 1023).astype(np.uint16)
+    write_events(tmp_path / "x.h5", synthetic_events(300, seed=3), regions=regions)
+    n = emulate_file(tmp_path / "b", tmp_path / "x.h5", tmp_path / "out.h5", units=None, chunk=128)
+    with h5py.File(tmp_path / "out.h5", "r") as f:
+        score, words = f["score"][()], f["words"][()]
+    want = Emulator(d).run(as_words(regions))[1]
+    assert n == 300 and np.array_equal(words, as_words(regions)) and np.array_equal(score, want)
+    assert np.unique(want).size > 50

@@ -12,38 +12,13 @@ import numpy as np
 import pytest
 
 import where
-from designs import _on_grid, random_graph
+from designs import calo_like, random_graph
 from emulator import Emulator
 from trigger.design import design_from_dict, load_design, save_design
 from trigger.export.cmssw import ExportError, default_model_name, export_cmssw, plan
 from trigger.firmware.templates import TEMPLATES
 
 CICADA = where.SHARED / "cicada"
-
-
-def calo_like(seed=3, word="ap_uint<10>") -> dict:
-    """CICADA's shape: conv 2x2 stride 2 on the 18 x 14 image, ReLU, dense, ReLU, dense 1, ReLU score."""
-    rng = np.random.default_rng(seed)
-    f = 3
-    return {
-        "format": "trigger-design/2", "name": "cicada_like",
-        "inputs": [{"name": f"region{i}", "type": word} for i in range(252)],
-        "scaling": {"offset": [0] * 252, "offset_type": "ap_fixed<10,10>", "shift": [0] * 252,
-                    "intermediate": "ap_fixed<18,13>", "output": "ap_uint<10>"},
-        "nodes": [
-            {"name": "conv", "op": "conv2d", "input": "input", "in_shape": [18, 14, 1], "kernel": [2, 2], "strides": [2, 2],
-             "weight": np.asarray(_on_grid(rng, (4, f), 6, 60)).reshape(2, 2, 1, f).tolist(), "bias": [0.0] * f,
-             "weight_type": "ap_fixed<12,4>", "bias_type": "ap_uint<1>", "accum_type": "ap_fixed<30,22>", "result_type": "ap_fixed<30,22>"},
-            {"name": "r1", "op": "relu", "input": "conv", "type": "ap_ufixed<10,6,AP_RND_CONV,AP_SAT>"},
-            {"name": "d1", "op": "dense", "input": "r1", "weight": _on_grid(rng, (189, 4), 6, 4), "bias": _on_grid(rng, 4, 4, 16),
-             "weight_type": "ap_fixed<8,2>", "bias_type": "ap_fixed<8,4>", "accum_type": "ap_fixed<26,14>", "result_type": "ap_fixed<26,14>"},
-            {"name": "r2", "op": "relu", "input": "d1", "type": "ap_ufixed<10,6,AP_RND_CONV,AP_SAT>"},
-            {"name": "d2", "op": "dense", "input": "r2", "weight": _on_grid(rng, (4, 1), 6, 100), "bias": [0.0],
-             "weight_type": "ap_fixed<12,4>", "bias_type": "ap_uint<1>", "accum_type": "ap_fixed<26,14>", "result_type": "ap_fixed<26,14>"},
-            {"name": "score", "op": "relu", "input": "d2", "type": "ap_ufixed<16,8,AP_RND_CONV,AP_SAT>"},
-        ],
-        "score": "score", "thresholds": [{"name": "nominal", "raw": 1000}],
-    }
 
 
 def _images(n, seed):
