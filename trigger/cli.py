@@ -206,7 +206,7 @@ def evaluate(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
     for t in r["thresholds"]:
         typer.echo(f"{t['rate_khz']:g} kHz: threshold {t['threshold_int']} ({t['threshold_float']:.5g})")
     for sig, e in r["signals"].items():
-        typer.echo(f"{sig}: AUC {e['scores']['encoder_mu2']['auc']:.3f}")
+        typer.echo(f"{sig}: AUC {e['scores'][r.get('primary', 'encoder_mu2')]['auc']:.3f}")
 
 
 @app.command()

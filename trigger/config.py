@@ -121,6 +121,10 @@ class ScalingConfig(Strict):
 
 
 class ModelConfig(Strict):
+    # vae_kl: a VAE whose firmware keeps the encoder, score sum(mu^2) (AXOL1TL v1-v4).
+    # ae_reco: an autoencoder whose firmware keeps encoder and decoder, score the weighted squared reconstruction
+    # error sum_i w_i (reco_i - x_i)^2 with w = training.reco_field_weights (integers) over all 57 inputs.
+    family: Literal["vae_kl", "ae_reco"] = "vae_kl"
     hidden: list[PositiveInt] = [32, 16]
     latent: PositiveInt = 3
     scaling: ScalingConfig = ScalingConfig()
@@ -301,6 +305,17 @@ class Config(Strict):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     firmware: FirmwareConfig = FirmwareConfig()
+
+    @model_validator(mode="after")
+    def _family(self):
+        if self.model.family == "ae_reco":
+            fw = self.training.reco_field_weights
+            for k in ("pt", "eta", "phi"):
+                v = getattr(fw, k)
+                if v != int(v) or v > 511:
+                    raise ValueError(f"training.reco_field_weights.{k}: {v}; model.family ae_reco states them in the "
+                                     "firmware as constant weights, integers in 0..511")
+        return self
 
     def section_hash(self, *sections: str) -> str:
         """A stable hash of some sections: stages rerun only when what they depend on changed."""

@@ -89,13 +89,14 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
     timing = _read(rep / "timing.json") or {}
     rates = [f"{r:g}" for r in cfg.firmware.rates_khz]
 
+    primary = phys.get("primary", "encoder_mu2")  # the trigger's score key (model family)
     physics = {
         sig: {
             "lepton_filter": e.get("lepton_filter"),
-            "auc": e["scores"]["encoder_mu2"]["auc"],
-            "efficiency": e["scores"]["encoder_mu2"]["efficiency"],
+            "auc": e["scores"][primary]["auc"],
+            "efficiency": e["scores"][primary]["efficiency"],
             "best_score": e["best_score"],
-            "baselines": {k: {"auc": v["auc"], "efficiency": v["efficiency"]} for k, v in e["scores"].items() if k != "encoder_mu2"},
+            "baselines": {k: {"auc": v["auc"], "efficiency": v["efficiency"]} for k, v in e["scores"].items() if k != primary},
         }
         for sig, e in phys.get("signals", {}).items()
     }
@@ -112,6 +113,9 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
             "bit_accuracy_sample": bits.get("sample_note"),
             "simulation": (sim or {}).get("events_simulated"),
         },
+        "model_family": cfg.model.family,
+        "score_description": {"vae_kl": "encoder-only score sum(mu^2)",
+                              "ae_reco": "autoencoder score sum w (reco - x)^2, decoder in firmware"}[cfg.model.family],
         "stream": phys.get("stream"),
         "stream_rate_note": phys.get("stream_rate_note"),
         "physics": physics,
@@ -229,7 +233,7 @@ def render_summary(s: dict, rates: list[str]) -> str:
         L.append(f"- Latency and handshake: cocotb on {ev['simulation']} events")
     L += [
         "",
-        "## Signal efficiency at fixed trigger rate (encoder-only score sum(mu^2))",
+        f"## Signal efficiency at fixed trigger rate ({s.get('score_description', 'encoder-only score sum(mu^2)')})",
         "",
         "| signal | lepton filter | AUC | " + " | ".join(f"eff @ {r} kHz" for r in rates) + " | best score (AUC) |",
         "|---|---|---|" + "---|" * len(rates) + "---|",

@@ -1,4 +1,5 @@
-"""Our trained encoder as a design (`trigger-design/1`): integer weights and every fixed-point type.
+"""Our trained model as a design: integer weights and every fixed-point type (vae_kl: `trigger-design/1`, the
+encoder; ae_reco: a `trigger-design/2` graph, trigger/model/ae_reco.py).
 
 The model side ends here: `trigger evaluate` writes build/design.yaml with this, and every firmware stage
 reads only that file. Our own choices, stated in the design's terms: scaling exact until one RND_CONV/SAT
@@ -45,7 +46,8 @@ def check_supported(model) -> None:
     import tensorflow as tf
     from qkeras import QActivation, QDense
 
-    allowed = (tf.keras.layers.InputLayer, QDense, QActivation, tf.keras.layers.Multiply, tf.keras.layers.Dense)
+    allowed = (tf.keras.layers.InputLayer, QDense, QActivation, tf.keras.layers.Multiply, tf.keras.layers.Dense,
+               tf.keras.layers.Subtract)
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             raise ConversionError(f"layer {layer.name!r}: a float BatchNormalization must be folded into quantized weights before export")
@@ -56,7 +58,7 @@ def check_supported(model) -> None:
 
 
 def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], name: str = "trigger") -> Design:
-    """The design of a trained encoder; `thresholds`: {rate_khz, threshold_int} from evaluate."""
+    """The design of a trained model (its family's graph); `thresholds`: {rate_khz, threshold_int} from evaluate."""
     from trigger.model.vae import quantized_kernels
 
     check_supported(model)
@@ -67,8 +69,12 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
     # exact: word - offset needs word_bits + 1 signed bits; a right shift keeps every bit as a fraction
     mid = FixedType(word_bits + 2 + max_shift, word_bits + 2)
     d_scaling = DScaling(scaling.offset.astype(np.int64), FixedType(word_bits, word_bits), scaling.shift.astype(np.int64), mid, m.input.type)
-    in_type, layers = m.input.type, []
+    ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
+    inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
     dense = quantized_kernels(model)
+    if m.family == "ae_reco":
+        return _graph_design(cfg, name, inputs, d_scaling, dense, ths)
+    in_type, layers = m.input.type, []
     if len(dense) != len(m.hidden) + 1:
         raise ConversionError(f"model has {len(dense)} quantized dense layers, the config expects {len(m.hidden) + 1}")
     for i, d in enumerate(dense):
@@ -81,6 +87,19 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
         in_type = act
     mu = m.mu.type
     score = Score(FixedType(2 * mu.width, 2 * mu.integer, signed=True), m.score_type)
-    ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
-    inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
     return Design(name, inputs, d_scaling, layers, score, ths)
+
+
+def _graph_design(cfg: Config, name: str, inputs, d_scaling, dense, ths) -> Design:
+    """A format-2 family's design: its nodes, then validated as any imported file is."""
+    from trigger.design import design_from_dict
+    from trigger.model import ae_reco
+
+    try:
+        nodes = ae_reco.design_nodes(cfg, dense, _to_int, _accumulator)
+    except ValueError as exc:
+        raise ConversionError(str(exc)) from None
+    shell = Design(name, inputs, d_scaling, [], "input", expose="input").to_dict()  # inputs and scaling, as a file states them
+    d = {**shell, "nodes": nodes, "score": "score", "expose": ae_reco.MU_NODE,
+         "thresholds": [{"name": t.name, "raw": t.raw, "rate_khz": t.rate_khz} for t in ths]}
+    return design_from_dict(d, f"the trained {cfg.model.family} model")

@@ -65,8 +65,9 @@ class Batches:
 
 
 # long: one Keras training loop (callbacks, early stopping, the loss terms) that TensorFlow wants defined in one scope
-def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term) -> Fitted:
-    """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss."""
+def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term, decoder_fn=None) -> Fitted:
+    """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss; decoder_fn: the decoder's
+    builder (default: the float decoder of the vae_kl family, used in training only)."""
     import tensorflow as tf
 
     from trigger.model.vae import build_decoder, build_encoder
@@ -74,7 +75,7 @@ def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool,
 
     t = cfg.training
     tf.keras.utils.set_random_seed(t.seed)
-    enc, dec = build_encoder(arch), build_decoder(arch)
+    enc, dec = build_encoder(arch), (decoder_fn or build_decoder)(arch)
     opt = tf.keras.optimizers.Adam(t.learning_rate)
     beta = tf.constant(t.beta if variational else 0.0, tf.float32)
     variables = enc.trainable_variables + dec.trainable_variables
@@ -156,10 +157,10 @@ def save_keras(model, path: Path) -> None:
 
 # long: the training stage in order: data, scaling, model, fit, baselines, save
 def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
-    """Train the trigger VAE (and baselines) on background; write build/model/."""
+    """Train the trigger (its family: model.family) and baselines on background; write build/model/."""
     import tensorflow as tf
 
-    from trigger.model.vae import RecoTerm, build_score_model, pt_target_ceiling, reco_weights
+    from trigger.model.vae import RecoTerm, pt_target_ceiling, reco_weights
 
     tf.config.experimental.enable_op_determinism()
     tf.get_logger().setLevel("ERROR")  # "gradients do not exist for logvar" is expected for the plain AE
@@ -167,6 +168,9 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     t = cfg.training
+    family = cfg.model.family
+    # ae_reco: the loss is the firmware's score, over every input (no padding mask, no target ceiling)
+    mask_padding = t.mask_padding if family == "vae_kl" else False
     # max_events: a uniform sample within every process (mix weights kept); validation capped in proportion
     val_cap = None if t.max_events is None else -(-t.max_events * cfg.data.split.val // cfg.data.split.train)
     tr = load_background(cfg, "train", root, max_events=t.max_events, seed=t.seed)
@@ -175,56 +179,86 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     sc = cfg.model.scaling
     scaling = fit_scaling(tr.words, tr.weights, arch.input, sc.offset, sc.cover_quantile)
     sat = count_input_saturation(tr.words, scaling, arch.input)
-    x_va, m_va = _inputs(va.words, scaling, cfg.training.mask_padding)
+    x_va, m_va = _inputs(va.words, scaling, mask_padding)
     cap = t.weight_cap
     w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
-    batches = Batches(tr.words, w_tr, scaling, cfg.training.mask_padding)
+    batches = Batches(tr.words, w_tr, scaling, mask_padding)
     args = (batches, x_va, m_va, w_va, cfg)
     # the loss term's statistics need the whole sample once; that float copy is dropped before training
-    x_tr, m_tr = _inputs(tr.words, scaling, cfg.training.mask_padding)
-    rw = reco_weights(x_tr, m_tr, w_tr, t.reco_weighting, t.reco_field_weights.per_input())
-    info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
-    term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
+    x_tr, m_tr = _inputs(tr.words, scaling, mask_padding)
+    if family == "ae_reco":
+        fw = t.reco_field_weights.per_input()
+        term = RecoTerm(fw, np.full(N_FEATURES, np.inf, np.float32), {"mode": "ae_reco: the firmware score", "field_weights": t.reco_field_weights.model_dump()})
+    else:
+        rw = reco_weights(x_tr, m_tr, w_tr, t.reco_weighting, t.reco_field_weights.per_input())
+        info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
+        term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
     del x_tr
 
-    vae = _fit(arch, *args, variational=True, label="VAE", term=term)
-    score_model = build_score_model(vae.encoder)
-    save_keras(vae.encoder, out / "vae_encoder.h5")
-    save_keras(vae.decoder, out / "vae_decoder.h5")
-    save_keras(score_model, out / "trigger_model.h5")
     result = {
+        "family": family,
         "events": {"train": len(tr.words), "val": len(va.words)},
         "sampled_from": {"train": tr.sampled_from or len(tr.words), "val": va.sampled_from or len(va.words)},
         "input_saturation_train": sat,
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
         "word_saturation_background_files": tr.saturation.counts,
-        "history": {"vae": vae.history},
+        "history": _train_trigger(cfg, arch, args, term, out),
     }
     if baselines:
-        ae = _fit(arch, *args, variational=False, label="AE", term=term)
-        save_keras(ae.encoder, out / "ae_encoder.h5")
-        save_keras(ae.decoder, out / "ae_decoder.h5")
-        barch = baseline_arch(cfg)
-        bscaling = fit_scaling(tr.words, tr.weights, barch.input)
-        bx_tr, _ = _inputs(tr.words, bscaling)
-        bx_va, _ = _inputs(va.words, bscaling)
-        # AXOL1TL v1's widths and types, trained with the same loss: the comparison isolates the architecture
-        bterm = RecoTerm(rw, pt_target_ceiling(bx_tr, m_tr, w_tr, t.reco_pt_quantile))  # its own input scale
-        del bx_tr, m_tr
-        # its mask as the trigger's: masked by the trigger's mask_padding setting
-        bbatches = Batches(tr.words, w_tr, bscaling, cfg.training.mask_padding)
-        axo = _fit(barch, bbatches, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
-        save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
-        write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
-        result["history"]["ae"] = ae.history
-        result["history"]["axol1tl_v1"] = axo.history
+        result["history"].update(_baselines(cfg, arch, args, term, tr, va, m_tr, w_tr, m_va, w_va, out))
     write_json(out / "scaling.json", scaling.to_dict())
     write_json(out / "reco_weights.json", term.to_dict())
     save_config(cfg, out / "config.yaml")
     result["seconds"] = time.perf_counter() - t0
     write_json(out / "history.json", result)
     return result
+
+
+def _train_trigger(cfg: Config, arch, args, term, out: Path) -> dict:
+    """The family's model: trigger_model.h5 gives (mu, score) from the scaled inputs."""
+    if cfg.model.family == "ae_reco":
+        from trigger.model import ae_reco
+
+        ae = _fit(arch, *args, variational=False, label="AE (reco score)", term=term, decoder_fn=ae_reco.build_decoder)
+        save_keras(ae.encoder, out / "ae_encoder.h5")
+        save_keras(ae.decoder, out / "ae_decoder.h5")
+        save_keras(ae_reco.build_score_model(ae.encoder, ae.decoder, ae_reco.field_weights(cfg)), out / "trigger_model.h5")
+        return {"ae_reco": ae.history}
+    from trigger.model.vae import build_score_model
+
+    vae = _fit(arch, *args, variational=True, label="VAE", term=term)
+    save_keras(vae.encoder, out / "vae_encoder.h5")
+    save_keras(vae.decoder, out / "vae_decoder.h5")
+    save_keras(build_score_model(vae.encoder), out / "trigger_model.h5")
+    return {"vae": vae.history}
+
+
+def _baselines(cfg: Config, arch, args, term, tr, va, m_tr, w_tr, m_va, w_va, out: Path) -> dict:
+    """The plain AE (vae_kl family only: ae_reco is one) and AXOL1TL v1's architecture, trained with the same loss."""
+    from trigger.model.vae import RecoTerm, pt_target_ceiling
+
+    t, history = cfg.training, {}
+    if cfg.model.family == "vae_kl":
+        ae = _fit(arch, *args, variational=False, label="AE", term=term)
+        save_keras(ae.encoder, out / "ae_encoder.h5")
+        save_keras(ae.decoder, out / "ae_decoder.h5")
+        history["ae"] = ae.history
+    barch = baseline_arch(cfg)
+    bscaling = fit_scaling(tr.words, tr.weights, barch.input)
+    bx_tr, _ = _inputs(tr.words, bscaling)
+    bx_va, _ = _inputs(va.words, bscaling)
+    # AXOL1TL v1's widths and types, trained with the same loss: the comparison isolates the architecture
+    bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, t.reco_pt_quantile) if cfg.model.family == "vae_kl"
+                     else term.ceiling)  # its own input scale
+    del bx_tr
+    # its mask as the trigger's
+    bbatches = Batches(tr.words, w_tr, bscaling, args[0].mask_padding)
+    axo = _fit(barch, bbatches, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
+    save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
+    write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
+    history["axol1tl_v1"] = axo.history
+    return history
 
 
 def load_model(build: str | Path, name: str = "trigger_model"):

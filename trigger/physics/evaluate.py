@@ -11,12 +11,14 @@ from trigger.config import Config
 from trigger.data.io import DataError
 from trigger.data.units import SaturationCount
 from trigger.io_utils import write_json
+from trigger.model.families import PRIMARY, SCORE_LABEL, keras_score_type
+from trigger.model.families import score_type as trigger_score_type
 from trigger.physics.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
                              weighted_pass_fraction)
 
-PRIMARY = "encoder_mu2"
 BASELINE_LABELS = {
-    PRIMARY: "VAE encoder sum(mu^2) (trigger)",
+    "encoder_mu2": "VAE encoder sum(mu^2) (trigger)",
+    "ae_reco_firmware": "AE weighted reconstruction error, as the firmware computes it (trigger)",
     "full_kl": "VAE full KL (with sigma)",
     "vae_reco": "VAE reconstruction error",
     "ae_reco": "plain AE reconstruction error",
@@ -50,13 +52,14 @@ class Scorer:
 
         m = self.models
         x = self.scaling.apply(words).astype(np.float32)
-        mask = reco_mask(words, self.cfg.training.mask_padding)
-        _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type)
-        out = {PRIMARY: score_int}
-        mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
-        logvar = np.clip(logvar, -10, 10)
-        out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
-        out["vae_reco"] = _reco_error(m["vae_encoder"], m["vae_decoder"], x, mask, self.reco_term)
+        mask = reco_mask(words, self.cfg.training.mask_padding and self.cfg.model.family == "vae_kl")
+        _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type, keras_score_type(self.cfg))
+        out = {PRIMARY[self.cfg.model.family]: score_int}
+        if "vae_encoder" in m:
+            mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
+            logvar = np.clip(logvar, -10, 10)
+            out["full_kl"] = 0.5 * (mu**2 + np.exp(logvar) - logvar - 1).sum(1)
+            out["vae_reco"] = _reco_error(m["vae_encoder"], m["vae_decoder"], x, mask, self.reco_term)
         if "ae_encoder" in m:
             out["ae_reco"] = _reco_error(m["ae_encoder"], m["ae_decoder"], x, mask, self.reco_term)
         if self.axo_scaling is not None:
@@ -167,7 +170,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     or Client) the chunks run on that cluster. Thresholds from the test background, checked on validation."""
     build = Path(build)
     t0 = time.perf_counter()
-    score_type = cfg.model.score_type
+    score_type = trigger_score_type(cfg)
+    primary = PRIMARY[cfg.model.family]
     stream_khz = cfg.evaluation.stream_rate_khz
     client = None
     if scheduler is not None:
@@ -177,7 +181,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     bkg_parts = [score_file(cfg, build, name, ("test", "val"), root, client) for name in cfg.data.background]
     bkg_scores, bkg_weights = _background(bkg_parts, "test")
     val_scores, val_weights = _background(bkg_parts, "val")
-    val_scores = val_scores[PRIMARY]
+    val_scores = val_scores[primary]
     n_bkg, n_val = len(bkg_weights), len(val_weights)
     rates = cfg.firmware.rates_khz
     thresholds, base_thr = [], {}
@@ -186,8 +190,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         if frac >= 1:
             raise DataError(f"target rate {r} kHz is not below the stream rate {stream_khz} kHz")
         step = cfg.evaluation.threshold_step(score_type.lsb)  # raised onto the grid: the rate only falls
-        t_int = -(-int(threshold_for_fraction(bkg_scores[PRIMARY], bkg_weights, frac)) // step) * step
-        achieved = weighted_pass_fraction(bkg_scores[PRIMARY], bkg_weights, t_int)
+        t_int = -(-int(threshold_for_fraction(bkg_scores[primary], bkg_weights, frac)) // step) * step
+        achieved = weighted_pass_fraction(bkg_scores[primary], bkg_weights, t_int)
         thresholds.append(
             {
                 "rate_khz": r,
@@ -196,7 +200,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
                 "threshold_float": t_int * score_type.lsb,
                 "achieved_fraction": achieved,
                 "achieved_rate_khz": achieved * stream_khz,
-                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[PRIMARY], bkg_weights, t_int) * stream_khz,
+                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[primary], bkg_weights, t_int) * stream_khz,
             }
         )
         for name, s in bkg_scores.items():
@@ -211,8 +215,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     for name in cfg.data.signals:
         sig = score_file(cfg, build, name, ("test",), root, client)
         scores = sig.scores["test"]
-        sig_scores[name] = scores[PRIMARY]
-        entry = {"events": len(scores[PRIMARY]), "lepton_filter": sig.lepton_filter, "scores": {}}
+        sig_scores[name] = scores[primary]
+        entry = {"events": len(scores[primary]), "lepton_filter": sig.lepton_filter, "scores": {}}
         for score_name, s in scores.items():
             perf, curves[(name, score_name)] = score_performance(bkg_scores[score_name], bkg_weights, s, rates, base_thr[score_name])
             entry["scores"][score_name] = perf
@@ -240,7 +244,8 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         "dask_scheduler": None if client is None else str(client.scheduler.address),
         "score_type": score_type.to_dict(),
         "thresholds": thresholds,
-        "baselines": BASELINE_LABELS | {"random": "random trigger at the same rate"},
+        "primary": primary,
+        "baselines": {k: v for k, v in BASELINE_LABELS.items() if k in bkg_scores} | {"random": "random trigger at the same rate"},
         "signals": signals,
         "seconds": time.perf_counter() - t0,
     }
@@ -251,8 +256,9 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     if plots:
         from trigger.physics.plots import physics_plots
 
-        physics_plots(reports / "plots", curves, bkg_scores[PRIMARY] * score_type.lsb, bkg_weights,
-                      {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr)
+        physics_plots(reports / "plots", curves, bkg_scores[primary] * score_type.lsb, bkg_weights,
+                      {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr,
+                      SCORE_LABEL[cfg.model.family])
     return result
 
 

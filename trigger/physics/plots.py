@@ -23,7 +23,8 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, stream_khz, bkg_all, base_thr):
+def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, stream_khz, bkg_all, base_thr,
+                  score_label: str = "sum(mu^2)"):
     out = Path(out)
     signals = sorted({s for s, _ in curves})
     for sig in signals:
@@ -51,7 +52,7 @@ def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, s
     for t in thresholds:
         ax.axvline(t["threshold_float"], color="k", ls="--", lw=0.8)
     ax.set_yscale("log")
-    ax.set_xlabel("anomaly score sum(mu^2)")
+    ax.set_xlabel(f"anomaly score {score_label}")
     ax.set_ylabel("fraction of events")
     ax.legend(fontsize=11)
     _save(fig, out / "score_distributions.png")

@@ -16,11 +16,19 @@ def mu_to_int(mu: np.ndarray, mu_type: FixedType) -> np.ndarray:
     return ints
 
 
-def software_scores(model, scaled: np.ndarray, mu_type: FixedType, batch: int = 65536):
-    """Run the QKeras encoder; returns (mu_int (N, L), score_int (N,)) with the score exact in int64."""
-    mus = [model.predict(scaled[i : i + batch], verbose=0, batch_size=8192)[0] for i in range(0, len(scaled), batch)]
-    mu_int = mu_to_int(np.concatenate(mus), mu_type)
-    return mu_int, (mu_int * mu_int).sum(axis=1)
+def software_scores(model, scaled: np.ndarray, mu_type: FixedType, score_type: FixedType | None = None, batch: int = 65536):
+    """Run the QKeras model; returns (mu_int (N, L), score_int (N,)) in int64. Without score_type the score is
+    sum(mu^2) of the integer mu (the vae_kl encoder: its float32 score output could round); with it, the model's
+    own score output (a float64 head, exact), checked to lie on score_type's grid."""
+    outs = [model.predict(scaled[i : i + batch], verbose=0, batch_size=8192) for i in range(0, len(scaled), batch)]
+    mu_int = mu_to_int(np.concatenate([o[0] for o in outs]), mu_type)
+    if score_type is None:
+        return mu_int, (mu_int * mu_int).sum(axis=1)
+    s = np.concatenate([o[1][:, 0] for o in outs]).astype(np.float64) * 2.0**score_type.frac
+    score = np.rint(s).astype(np.int64)
+    if not np.array_equal(score, s):
+        raise ValueError(f"the model's score output is off the {score_type.hls()} grid: not the firmware's score")
+    return mu_int, score
 
 
 def weighted_pass_fraction(scores: np.ndarray, weights: np.ndarray, threshold) -> float:

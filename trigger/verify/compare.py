@@ -200,13 +200,15 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
 
     legs: dict[str, object] = {}
     if trained:
+        from trigger.model.families import keras_score_type
         from trigger.physics.scoring import software_scores
         from trigger.model.train import load_model, load_scaling
 
         scaling, model = load_scaling(build), load_model(build)
 
         def qkeras_words(w, x=None):
-            mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type)
+            mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type,
+                                        keras_score_type(cfg))
             return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
 
         legs["qkeras_mu"] = qkeras_words

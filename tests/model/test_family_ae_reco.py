@@ -1,0 +1,90 @@
+"""The ae_reco family on the tiny synthetic data: training runs, the design (a format-2 graph with the decoder)
+round-trips, and the emulator's score equals the QKeras model's own score output (computed in Keras) on every test
+event; the firmware is built from it and every implementation, the Verilog included, agrees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from synthetic import write_tiny_dataset
+
+
+@pytest.fixture(scope="module")
+def ae_build(tmp_path_factory):
+    from trigger.config import load_config, save_config
+    from trigger.model.train import train
+    from trigger.physics.evaluate import evaluate
+
+    root = tmp_path_factory.mktemp("ae_reco")
+    path = write_tiny_dataset(root)
+    d = yaml.safe_load(path.read_text())
+    d["model"]["family"] = "ae_reco"
+    d["training"]["reco_field_weights"] = {"pt": 4, "eta": 1, "phi": 1}
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    cfg = load_config(path)
+    build = root / "build"
+    train(cfg, build, baselines=False)
+    save_config(cfg, build / "config.yaml")
+    phys = evaluate(cfg, build, plots=False)
+    return cfg, build, phys
+
+
+def test_design_is_the_graph_with_the_decoder(ae_build):
+    from trigger.design import load_design, save_design
+
+    cfg, build, phys = ae_build
+    d = load_design(build / "design.yaml")
+    assert d.format == "trigger-design/2" and d.exposed == "mu" and d.score_node.name == "score"
+    ops = [n.op for n in d.nodes]
+    assert ops == ["dense", "relu", "dense", "linear", "dense", "relu", "dense", "linear", "subtract", "square", "dense"]
+    assert d.node("reco").size == 57 and d.node("score").weight[:3, 0].tolist() == [4, 1, 1]
+    assert phys["primary"] == "ae_reco_firmware" and "encoder_mu2" not in phys["signals"]["sigA"]["scores"]
+    save_design(d, build / "again.yaml")
+    assert load_design(build / "again.yaml").sha256() == d.sha256()
+
+
+def test_emulator_equals_the_keras_score(ae_build):
+    from emulator import Emulator
+    from trigger.data.dataset import load_background
+    from trigger.model.families import keras_score_type
+    from trigger.model.train import load_model, load_scaling
+    from trigger.physics.scoring import software_scores
+
+    cfg, build, _ = ae_build
+    words = load_background(cfg, "test").words
+    emu = Emulator.load(build)
+    mu, score, _ = emu.run(words)
+    kmu, kscore = software_scores(load_model(build), load_scaling(build).apply(words).astype(np.float32), cfg.model.mu.type,
+                                  keras_score_type(cfg))
+    assert np.unique(score).size > 100
+    assert np.array_equal(mu, kmu)
+    assert np.array_equal(score, kscore)
+    # the score is the weighted squared error of the decoder's output against the scaled input, by hand:
+    t = emu.nodes(words[:200], ["reco", "input"])
+    w = cfg.training.reco_field_weights.per_input().astype(np.int64)
+    assert np.array_equal(((t["reco"] - t["input"]) ** 2 * w).sum(axis=1), score[:200])
+
+
+def test_firmware_of_the_family_is_exact(ae_build):
+    from trigger.firmware.build import build_firmware
+    from trigger.verify.compare import compare
+
+    cfg, build, _ = ae_build
+    build_firmware(cfg, build)
+    r = compare(cfg, build, rtl_events=3000)
+    legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
+    assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
+    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]
+
+
+def test_field_weights_must_be_integers(tmp_path):
+    from trigger.config import ConfigError, load_config
+
+    path = write_tiny_dataset(tmp_path)
+    d = yaml.safe_load(path.read_text())
+    d["model"]["family"] = "ae_reco"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))  # tiny.yaml's phi weight is 0.5
+    with pytest.raises(ConfigError, match=r"reco_field_weights.phi: 0.5; model.family ae_reco"):
+        load_config(path)
