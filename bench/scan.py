@@ -1,10 +1,12 @@
-"""`python -m bench.scan`: train the trigger VAE for several settings and seeds, score with the encoder.
+"""`python -m bench.scan`: train the trigger for several settings and seeds, score it as its firmware does.
 
-Each point trains the VAE alone (no baselines) into a scratch build, scores the test splits with the
-exact integer sum(mu^2) and reports AUC and efficiency at the configured rates for every signal,
-next to the random trigger. Results: build/bench/model_scan.json. This is how the default was chosen.
+Each point trains the trigger alone (no baselines) into a scratch build, scores the test splits with its exact
+integer score (vae_kl: sum(mu^2); ae_reco: the QKeras model's own reconstruction-error output) and reports AUC and
+efficiency at the configured rates for every signal, next to the random trigger, and the training time. Results:
+build/bench/model_scan.json. This is how the default was chosen.
 
     python -m bench.scan --seeds 7 8 9 --point base= --point nomask=training.mask_padding=false
+    python -m bench.scan --seeds 7 8 9 --point vae_kl= --point ae_reco=model.family=ae_reco
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ def parse_point(text: str) -> tuple[str, dict]:
 
 
 def evaluate_point(cfg, build: Path, samples: dict) -> dict:
+    from trigger.model.families import keras_score_type
+    from trigger.model.train import load_model, load_scaling
     from trigger.physics.evaluate import score_performance
     from trigger.physics.scoring import software_scores, threshold_for_fraction
-    from trigger.model.train import load_model, load_scaling
 
     model, scaling = load_model(build), load_scaling(build)
-    scores = {n: software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type)[1] for n, s in samples.items()}
+    st = keras_score_type(cfg)
+    scores = {n: software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type, st)[1] for n, s in samples.items()}
     bkg = [n for n in cfg.data.background]
     bs = np.concatenate([scores[n] for n in bkg])
     bw = np.concatenate([samples[n].weights for n in bkg])
@@ -113,7 +117,9 @@ def main(argv=None):
                 hist = train(cfg, tmp, baselines=False)
                 r = evaluate_point(cfg, Path(tmp), samples)
             key = f"{name}/seed{seed}"
-            results[key] = {"overrides": overrides, "seed": seed, "epochs_run": hist["history"]["vae"]["epochs_run"], "signals": r}
+            trigger_hist = next(iter(hist["history"].values()))  # the family's own model
+            results[key] = {"overrides": overrides, "seed": seed, "family": cfg.model.family, "epochs_run": trigger_hist["epochs_run"],
+                            "training_seconds": hist["seconds"], "signals": r}
             line = "  ".join(
                 f"{s} {v['auc']:.3f} " + "/".join(f"{e['efficiency'] * 100:.1f}" for e in v["efficiency"].values()) for s, v in r.items()
             )

@@ -120,11 +120,39 @@ class ScalingConfig(Strict):
     cover_quantile: float = Field(default=0.999, gt=0, le=1)
 
 
+class AugmentConfig(Strict):
+    """The two views of an event that the embedding must map alike (each on raw words, before the scaling)."""
+
+    phi_rotation: bool = True  # one random rotation of every present object's phi, wrapping around
+    eta_flip: float = Field(default=0.5, ge=0, le=1)  # probability of eta -> -eta for every object
+    pt_smear: float = Field(default=0.05, ge=0)  # relative Gaussian smearing of every pT
+    drop_object: float = Field(default=0.1, ge=0, lt=1)  # probability that each present e/gamma, muon or jet is dropped
+
+
+class EmbedAEConfig(Strict):
+    """The embed_ae family (AXOL1TL v5's recipe): an embedding network trained with VICReg on two augmented views
+    of each background event, then a small autoencoder on the frozen embedding; score sum (AE(h) - h)^2."""
+
+    embedding: list[PositiveInt] = [32]  # hidden widths of the embedding network (57 -> these -> dim)
+    dim: PositiveInt = 8
+    hidden: list[PositiveInt] = [6]  # the autoencoder on the embedding: dim -> hidden -> latent -> hidden -> dim
+    latent: PositiveInt = 3
+    embedding_type: FixedSpec = FixedSpec(width=10, integer=5, rounding="RND_CONV", overflow="SAT")
+    projector: list[PositiveInt] = [32, 32]  # VICReg's projector head (training only, float)
+    invariance: float = Field(default=25.0, ge=0)
+    variance: float = Field(default=25.0, ge=0)
+    covariance: float = Field(default=1.0, ge=0)
+    embedding_epochs: PositiveInt = 20
+    augment: AugmentConfig = AugmentConfig()
+
+
 class ModelConfig(Strict):
     # vae_kl: a VAE whose firmware keeps the encoder, score sum(mu^2) (AXOL1TL v1-v4).
     # ae_reco: an autoencoder whose firmware keeps encoder and decoder, score the weighted squared reconstruction
     # error sum_i w_i (reco_i - x_i)^2 with w = training.reco_field_weights (integers) over all 57 inputs.
-    family: Literal["vae_kl", "ae_reco"] = "vae_kl"
+    # embed_ae: an embedding (VICReg) and an autoencoder on it, score sum (AE(h) - h)^2 (AXOL1TL v5/v6).
+    family: Literal["vae_kl", "ae_reco", "embed_ae"] = "vae_kl"
+    embed_ae: EmbedAEConfig = EmbedAEConfig()
     hidden: list[PositiveInt] = [32, 16]
     latent: PositiveInt = 3
     scaling: ScalingConfig = ScalingConfig()

@@ -9,6 +9,7 @@ import numpy as np
 
 from trigger import versions
 from trigger.config import Config
+from trigger.model.families import DESCRIPTION
 from trigger.io_utils import atomic_write_text, write_json
 
 
@@ -114,8 +115,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
             "simulation": (sim or {}).get("events_simulated"),
         },
         "model_family": cfg.model.family,
-        "score_description": {"vae_kl": "encoder-only score sum(mu^2)",
-                              "ae_reco": "autoencoder score sum w (reco - x)^2, decoder in firmware"}[cfg.model.family],
+        "score_description": DESCRIPTION[cfg.model.family],
         "stream": phys.get("stream"),
         "stream_rate_note": phys.get("stream_rate_note"),
         "physics": physics,

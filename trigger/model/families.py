@@ -6,16 +6,27 @@ from trigger.config import Config
 from trigger.design.fixed import FixedType
 
 # the trigger's own score in physics.json, per family
-PRIMARY = {"vae_kl": "encoder_mu2", "ae_reco": "ae_reco_firmware"}
-SCORE_LABEL = {"vae_kl": "sum(mu^2)", "ae_reco": "sum w (reco - x)^2"}
+PRIMARY = {"vae_kl": "encoder_mu2", "ae_reco": "ae_reco_firmware", "embed_ae": "embed_ae_firmware"}
+SCORE_LABEL = {"vae_kl": "sum(mu^2)", "ae_reco": "sum w (reco - x)^2", "embed_ae": "sum (AE(h) - h)^2"}
+DESCRIPTION = {
+    "vae_kl": "encoder-only score sum(mu^2)",
+    "ae_reco": "autoencoder score sum w (reco - x)^2 over all 57 inputs, decoder in firmware; an empty object slot "
+               "counts like any input: the scaled zero word is its target",
+    "embed_ae": "embedding (VICReg) + autoencoder on it, score sum (AE(h) - h)^2, all in firmware",
+}
+
+
+def module(cfg: Config):
+    """The graph family's module (design_nodes, MU, score_type)."""
+    from trigger.model import ae_reco, embed_ae
+
+    return {"ae_reco": ae_reco, "embed_ae": embed_ae}[cfg.model.family]
 
 
 def score_type(cfg: Config) -> FixedType:
     """The type of the trigger's score: sum(mu^2) exact (vae_kl), the weighted reconstruction error exact (ae_reco)."""
-    if cfg.model.family == "ae_reco":
-        from trigger.model import ae_reco
-
-        return ae_reco.score_type(cfg)
+    if cfg.model.family != "vae_kl":
+        return module(cfg).score_type(cfg)
     return cfg.model.score_type
 
 

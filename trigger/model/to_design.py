@@ -72,7 +72,7 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
     ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
     inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
     dense = quantized_kernels(model)
-    if m.family == "ae_reco":
+    if m.family != "vae_kl":
         return _graph_design(cfg, name, inputs, d_scaling, dense, ths)
     in_type, layers = m.input.type, []
     if len(dense) != len(m.hidden) + 1:
@@ -93,13 +93,14 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
 def _graph_design(cfg: Config, name: str, inputs, d_scaling, dense, ths) -> Design:
     """A format-2 family's design: its nodes, then validated as any imported file is."""
     from trigger.design import design_from_dict
-    from trigger.model import ae_reco
+    from trigger.model.families import module
 
+    family = module(cfg)
     try:
-        nodes = ae_reco.design_nodes(cfg, dense, _to_int, _accumulator)
+        nodes = family.design_nodes(cfg, dense, _to_int, _accumulator)
     except ValueError as exc:
         raise ConversionError(str(exc)) from None
     shell = Design(name, inputs, d_scaling, [], "input", expose="input").to_dict()  # inputs and scaling, as a file states them
-    d = {**shell, "nodes": nodes, "score": "score", "expose": ae_reco.MU_NODE,
+    d = {**shell, "nodes": nodes, "score": "score", "expose": family.MU,
          "thresholds": [{"name": t.name, "raw": t.raw, "rate_khz": t.rate_khz} for t in ths]}
     return design_from_dict(d, f"the trained {cfg.model.family} model")

@@ -203,7 +203,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
         "word_saturation_background_files": tr.saturation.counts,
-        "history": _train_trigger(cfg, arch, args, term, out),
+        "history": _train_trigger(cfg, arch, args, term, out, va.words),
     }
     if baselines:
         result["history"].update(_baselines(cfg, arch, args, term, tr, va, m_tr, w_tr, m_va, w_va, out))
@@ -215,8 +215,17 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     return result
 
 
-def _train_trigger(cfg: Config, arch, args, term, out: Path) -> dict:
+def _train_trigger(cfg: Config, arch, args, term, out: Path, va_words: np.ndarray) -> dict:
     """The family's model: trigger_model.h5 gives (mu, score) from the scaled inputs."""
+    if cfg.model.family == "embed_ae":
+        from trigger.model import embed_ae
+
+        batches, w_va = args[0], args[3]
+        emb, ae, hist = embed_ae.fit(cfg, arch, batches.words, batches.weights, batches.scaling, va_words, w_va)
+        save_keras(emb, out / "embedding.h5")
+        save_keras(ae, out / "embedding_ae.h5")
+        save_keras(embed_ae.build_score_model(emb, ae), out / "trigger_model.h5")
+        return {"embed_ae": hist}
     if cfg.model.family == "ae_reco":
         from trigger.model import ae_reco
 
