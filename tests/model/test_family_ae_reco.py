@@ -67,6 +67,7 @@ def test_emulator_equals_the_keras_score(ae_build):
     assert np.array_equal(((t["reco"] - t["input"]) ** 2 * w).sum(axis=1), score[:200])
 
 
+@pytest.mark.slow  # the firmware side of every node kind is tested on hand-written graphs in make test
 def test_firmware_of_the_family_is_exact(ae_build):
     from trigger.firmware.build import build_firmware
     from trigger.verify.compare import compare

@@ -58,6 +58,7 @@ def test_design_and_keras_score(emb_build):
     assert np.array_equal(((t["ae_reco"] - t["emb"]) ** 2).sum(axis=1), score[:300])
 
 
+@pytest.mark.slow  # the firmware side of every node kind is tested on hand-written graphs in make test
 def test_firmware_of_the_family_is_exact(emb_build):
     from trigger.firmware.build import build_firmware
     from trigger.verify.compare import compare

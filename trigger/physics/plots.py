@@ -16,6 +16,17 @@ from trigger.io_utils import atomic_path  # noqa: E402
 plt.style.use(hep.style.CMS)
 
 
+SIGNAL_COLORS = {"Ato4l": "tab:blue", "LQ": "tab:orange", "h0tautau": "tab:green", "hchtaunu": "tab:red"}
+
+
+def signal_color(name: str) -> str:
+    """One colour per signal in every plot (the shipped signals fixed; others from a stable hash)."""
+    import zlib
+
+    others = ["tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+    return SIGNAL_COLORS.get(name) or others[zlib.crc32(name.encode()) % len(others)]
+
+
 def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -44,15 +55,22 @@ def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, s
         _save(fig, out / f"roc_{sig}.png")
 
     fig, ax = plt.subplots(figsize=(8, 7))
-    hi = max(np.quantile(bkg_score, 0.9999), *(np.quantile(v, 0.99) for v in sig_scores.values())) + 1e-9
-    bins = np.linspace(0, hi, 60)
-    ax.hist(bkg_score, bins=bins, weights=bkg_w / bkg_w.sum(), histtype="stepfilled", alpha=0.4, label="background")
+    # log-spaced bins: the scores span decades and the thresholds sit in the background's far tail
+    pos = np.concatenate([bkg_score[bkg_score > 0], *(v[v > 0] for v in sig_scores.values())])
+    lo = np.quantile(pos, 0.001) if len(pos) else 1e-3
+    hi = max(pos.max(initial=lo * 10), max((t["threshold_float"] for t in thresholds), default=0)) * 1.5
+    bins = np.geomspace(lo, hi, 70)
+    clip = lambda v: np.clip(v, lo, None)  # noqa: E731 - zero scores land in the first bin
+    ax.hist(clip(bkg_score), bins=bins, weights=bkg_w / bkg_w.sum(), histtype="stepfilled", alpha=0.35, color="grey", label="background")
     for name, s in sig_scores.items():
-        ax.hist(s, bins=bins, weights=np.full(len(s), 1 / len(s)), histtype="step", lw=1.5, label=name)
-    for t in thresholds:
+        ax.hist(clip(s), bins=bins, weights=np.full(len(s), 1 / len(s)), histtype="step", lw=1.5, label=name, color=signal_color(name))
+    for k, t in enumerate(thresholds):  # labels staggered: the thresholds often sit close together
         ax.axvline(t["threshold_float"], color="k", ls="--", lw=0.8)
+        ax.text(t["threshold_float"], 0.97 - 0.07 * k, f" {t['rate_khz']:g} kHz", transform=ax.get_xaxis_transform(),
+                va="top", fontsize=11)
+    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"anomaly score {score_label}")
+    ax.set_xlabel(f"anomaly score {score_label} (zeros in the first bin)")
     ax.set_ylabel("fraction of events")
     ax.legend(fontsize=11)
     _save(fig, out / "score_distributions.png")
@@ -67,7 +85,7 @@ def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, s
             k = np.searchsorted(cum, r / stream_khz, side="right")
             thr = bkg_score[order][max(k - 1, 0)] if k > 0 else np.inf
             eff.append((s >= thr).mean())
-        ax.plot(rates, eff, label=name)
+        ax.plot(rates, eff, label=name, color=signal_color(name))
     ax.plot(rates, rates / stream_khz, "k:", label="random")
     for t in thresholds:
         ax.axvline(t["rate_khz"], color="grey", ls="--", lw=0.8)
