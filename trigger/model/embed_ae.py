@@ -155,7 +155,8 @@ def _fit_embedding(cfg: Config, embedding, projector, words, weights, scaling, v
     def views(w, r):
         return (scaling.apply(augment(w, cfg, r)).astype(np.float32), scaling.apply(augment(w, cfg, r)).astype(np.float32))
 
-    p = np.asarray(weights, np.float64) / np.sum(weights)
+    p = np.asarray(weights, np.float64)
+    p = p / p.sum()  # in float64: rng.choice checks that they sum to 1
     va = views(va_words[: 8192], np.random.default_rng(t.seed + 1))  # one fixed pair of validation views
     history = {"loss": [], "val_loss": []}
     for epoch in range(e.embedding_epochs):

@@ -108,6 +108,7 @@ def test_words(cfg: Config, root: Path | None) -> np.ndarray:
 
 
 CHUNK = 262_144  # events per call of a leg: bounded memory whatever the number of events
+IR_PYTHON_EVENTS = 2000  # da4ml's Python interpreter (wide designs) runs row by row: this many sampled events
 
 
 def run_chunked(fn, words: np.ndarray, label: str) -> Outputs:
@@ -123,6 +124,17 @@ def run_chunked(fn, words: np.ndarray, label: str) -> Outputs:
     if not parts:
         return fn(words.astype(np.int64))
     return Outputs(*(np.concatenate([getattr(o, k) for o in parts]) for k in ("mu", "score", "bits")))
+
+
+def _compare_legs(legs: dict, w: np.ndarray, names, ir_py: bool, ir_rows: int = 200) -> list[dict]:
+    """Every pair of legs on the words w; with ir_py, da4ml's Python interpreter only on the first ir_rows."""
+    impl = {k: fn(w) for k, fn in legs.items() if not (ir_py and k == "da4ml_ir")}
+    pairs = _compare(impl, w, names)
+    if ir_py:
+        sub = w[:ir_rows]
+        ir = legs["da4ml_ir"](sub)
+        pairs += [_pair_stats("da4ml_ir", ir, k, _take(impl[k], np.arange(len(sub))), sub, names) for k in impl]
+    return pairs
 
 
 def _take(o: Outputs, idx) -> Outputs:
@@ -199,12 +211,17 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         return r
 
     legs: dict[str, object] = {}
+    qkeras_note = None
     if trained:
         from trigger.model.families import keras_score_type
         from trigger.physics.scoring import software_scores
         from trigger.model.train import load_model, load_scaling
 
         scaling, model = load_scaling(build), load_model(build)
+        qkeras_note = ("its score (the sum of the squared integer mu) and bits are computed in numpy from that mu, not in "
+                       "Keras (Keras computes the sum of squares in float32, exact only below 2^24 score LSBs)"
+                       if keras_score_type(cfg) is None else
+                       "its score is the model's own output (a float64 head, exact), its bits compare that score")
 
         def qkeras_words(w, x=None):
             mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type,
@@ -248,8 +265,14 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     sample = np.arange(n) if n <= k else np.sort(np.random.default_rng(99).choice(n, size=k, replace=False))
     sample_words = words[sample]
     console.print(f"  compare: {len(sample)} events through {', '.join(legs)}")
-    impl = {name: _take(every[name], sample) if name in fast else timed(name, fn, sample_words) for name, fn in legs.items()}
+    ir_py = not exact_predict  # da4ml's Python interpreter: too slow for the whole sample, run on its first rows
+    impl = {name: _take(every[name], sample) if name in fast else timed(name, fn, sample_words)
+            for name, fn in legs.items() if not (ir_py and name == "da4ml_ir")}
     pairs = _compare(impl, sample_words, names)
+    if ir_py:
+        sub = sample_words[:IR_PYTHON_EVENTS]
+        ir = timed("da4ml_ir", legs["da4ml_ir"], sub)
+        pairs += [_pair_stats("da4ml_ir", ir, k, _take(impl[k], np.arange(len(sub))), sub, names) for k in impl]
 
     raw = None
     if adc_file is not None and trained:
@@ -263,7 +286,7 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
     _, edge_score, _ = emu.run(np.concatenate(list(edge_words.values())))
     edge_words["threshold_edges"], reached = threshold_edges(
         emu, [words, extra, *edge_words.values()], np.concatenate([big_out["emulator"].score, edge_score]))
-    edges = {name: _compare({k: fn(w.astype(np.int64)) for k, fn in legs.items()}, w, names) for name, w in edge_words.items()}
+    edges = {name: _compare_legs(legs, w.astype(np.int64), names, ir_py) for name, w in edge_words.items()}
 
     ref = None
     if reference_bits:
@@ -280,6 +303,11 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         "sources": sources,
         "events": int(len(words)),
         "sample_events": int(len(sample)),
+        "da4ml_ir_note": (f"da4ml's Python interpreter (its C++ one is not exact past 32 bits; this design's widest "
+                          f"value has {_ir_width(comb)} bits) on the first {min(IR_PYTHON_EVENTS, len(sample))} sampled events "
+                          "and the first 200 words of each edge-case set")
+                         if ir_py else "da4ml's C++ interpreter on every sampled event",
+        "qkeras_note": qkeras_note,
         "sample_note": "every event" if len(sample) == n else
         f"a seeded uniform sample of {len(sample)} of the {n} events (evaluation.slow_leg_events); the emulator and "
         "the Verilog were compared on every event (emulator_vs_verilog_large)",
@@ -311,9 +339,9 @@ def render_markdown(r: dict) -> str:
         "",
         "Implementations: " + ", ".join(r["implementations"]) + ". `verilog` simulates the emitted Verilog, reset/valid "
         f"wrapper included (`rtl/src`, sha256 {r['rtl_sha256'][:16]}), with Verilator, one event per clock; `da4ml_ir` is "
-        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`). `qkeras_mu` "
-        "(trained builds): mu from the QKeras model's predict; its score (the sum of the squared integer mu) and bits are "
-        "computed in numpy from that mu, not in Keras (Keras computes the sum of squares in float32, exact only below 2^24 score LSBs).",
+        "da4ml's interpreter of the combinational graph the Verilog is generated from (`rtl/model/comb.json`): "
+        f"{r.get('da4ml_ir_note', '')}."
+        + (f" `qkeras_mu` (trained builds): mu from the QKeras model's predict; {r['qkeras_note']}." if r.get("qkeras_note") else ""),
         "",
         "| pair | events | all outputs exact | score exact | mu exact (per element) | bits exact | max diff mu / score [LSB] |",
         "|---|---|---|---|---|---|---|",
