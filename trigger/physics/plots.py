@@ -54,26 +54,7 @@ def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, s
         ax.legend(fontsize=11, loc="lower right")
         _save(fig, out / f"roc_{sig}.png")
 
-    fig, ax = plt.subplots(figsize=(8, 7))
-    # log-spaced bins: the scores span decades and the thresholds sit in the background's far tail
-    pos = np.concatenate([bkg_score[bkg_score > 0], *(v[v > 0] for v in sig_scores.values())])
-    lo = np.quantile(pos, 0.001) if len(pos) else 1e-3
-    hi = max(pos.max(initial=lo * 10), max((t["threshold_float"] for t in thresholds), default=0)) * 1.5
-    bins = np.geomspace(lo, hi, 70)
-    clip = lambda v: np.clip(v, lo, None)  # noqa: E731 - zero scores land in the first bin
-    ax.hist(clip(bkg_score), bins=bins, weights=bkg_w / bkg_w.sum(), histtype="stepfilled", alpha=0.35, color="grey", label="background")
-    for name, s in sig_scores.items():
-        ax.hist(clip(s), bins=bins, weights=np.full(len(s), 1 / len(s)), histtype="step", lw=1.5, label=name, color=signal_color(name))
-    for k, t in enumerate(thresholds):  # labels staggered: the thresholds often sit close together
-        ax.axvline(t["threshold_float"], color="k", ls="--", lw=0.8)
-        ax.text(t["threshold_float"], 0.97 - 0.07 * k, f" {t['rate_khz']:g} kHz", transform=ax.get_xaxis_transform(),
-                va="top", fontsize=11)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(f"anomaly score {score_label} (zeros in the first bin)")
-    ax.set_ylabel("fraction of events")
-    ax.legend(fontsize=11)
-    _save(fig, out / "score_distributions.png")
+    _score_distributions(out, bkg_score, bkg_w, sig_scores, thresholds, score_label)
 
     fig, ax = plt.subplots(figsize=(8, 7))
     rates = np.logspace(-1, np.log10(stream_khz * 0.5), 30)
@@ -95,6 +76,29 @@ def physics_plots(out: Path, curves, bkg_score, bkg_w, sig_scores, thresholds, s
     ax.set_ylabel("signal efficiency")
     ax.legend(fontsize=11)
     _save(fig, out / "efficiency_vs_rate.png")
+
+
+def _score_distributions(out: Path, bkg_score, bkg_w, sig_scores, thresholds, score_label: str) -> None:
+    fig, ax = plt.subplots(figsize=(8, 7))
+    # log-spaced bins: the scores span decades and the thresholds sit in the background's far tail
+    pos = np.concatenate([bkg_score[bkg_score > 0], *(v[v > 0] for v in sig_scores.values())])
+    lo = np.quantile(pos, 0.001) if len(pos) else 1e-3
+    hi = max(pos.max(initial=lo * 10), max((t["threshold_float"] for t in thresholds), default=0)) * 1.5
+    bins = np.geomspace(lo, hi, 70)
+    clip = lambda v: np.clip(v, lo, None)  # noqa: E731 - zero scores land in the first bin
+    ax.hist(clip(bkg_score), bins=bins, weights=bkg_w / bkg_w.sum(), histtype="stepfilled", alpha=0.35, color="grey", label="background")
+    for name, s in sig_scores.items():
+        ax.hist(clip(s), bins=bins, weights=np.full(len(s), 1 / len(s)), histtype="step", lw=1.5, label=name, color=signal_color(name))
+    for k, t in enumerate(thresholds):  # labels staggered: the thresholds often sit close together
+        ax.axvline(t["threshold_float"], color="k", ls="--", lw=0.8)
+        ax.text(t["threshold_float"], 0.97 - 0.07 * k, f" {t['rate_khz']:g} kHz", transform=ax.get_xaxis_transform(),
+                va="top", fontsize=11)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"anomaly score {score_label} (zeros in the first bin)")
+    ax.set_ylabel("fraction of events")
+    ax.legend(fontsize=11)
+    _save(fig, out / "score_distributions.png")
 
 
 def data_plots(out: Path, samples: dict[str, np.ndarray], weights: dict[str, np.ndarray] | None = None):
