@@ -89,3 +89,17 @@ def test_field_weights_must_be_integers(tmp_path):
     path.write_text(yaml.safe_dump(d, sort_keys=False))  # tiny.yaml's phi weight is 0.5
     with pytest.raises(ConfigError, match=r"reco_field_weights.phi: 0.5; model.family ae_reco"):
         load_config(path)
+
+
+def test_the_family_exports_to_cmssw(ae_build):
+    """The graph's score (a signed exact accumulator whose reachable values are >= 0) reaches CMSSW's loss: the plan
+    accepts it and states each threshold as loss x 16 of the design's raw threshold."""
+    from trigger.design import load_design
+    from trigger.export.cmssw import plan
+
+    _, build, _ = ae_build
+    d = load_design(build / "design.yaml")
+    p = plan(d, "GTADModel_v5")
+    assert p.first == "score" and len(p.thresholds) == len(d.thresholds) == 3
+    k = d.score_type.frac - 4
+    assert [v for _, v in p.thresholds] == [int(t) >> k if k > 0 else int(t) << -k for t in d.threshold_raw()]
