@@ -87,8 +87,9 @@ def write_events(path: str | os.PathLike, particles: np.ndarray, weights: np.nda
                 f.attrs[k] = v if isinstance(v, (str, int, float, bool, np.number)) else json.dumps(v)
 
 
-def read_regions(path: str | os.PathLike, max_events: int | None = None) -> np.ndarray:
-    """The file's calorimeter region images, (N, 18, 14) uint16; a clear error where the file has none."""
+def read_regions(path: str | os.PathLike, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """The file's calorimeter region images (events start..stop), (N, 18, 14) uint16; a clear error where the file
+    has none."""
     from trigger.data.regions import ET_MAX, N_ETA, N_PHI
 
     with h5py.File(path, "r") as f:
@@ -98,7 +99,7 @@ def read_regions(path: str | os.PathLike, max_events: int | None = None) -> np.n
         ds = f["Regions"]
         if ds.shape[1:] != (N_PHI, N_ETA) or not np.issubdtype(ds.dtype, np.integer):
             raise DataError(f"{path}: field 'Regions' is {ds.dtype} {ds.shape}, expected integers (N, {N_PHI}, {N_ETA})")
-        r = ds[slice(0, max_events)]
+        r = ds[start:stop]
     if r.size and (r.min() < 0 or r.max() > ET_MAX):
         raise DataError(f"{path}: field 'Regions' has values outside 0..{ET_MAX}")
     return r

@@ -18,8 +18,7 @@ from trigger.design.fixed import FixedType
 from trigger.model import reco_graph
 from trigger.model.reco_graph import Step
 
-MU_NODE, RECO_NODE = "mu", "reco"
-MU = MU_NODE  # the exposed tensor (the firmware's mu port)
+MU, RECO = "mu", "reco"  # MU: the exposed tensor (the firmware's mu port)
 
 
 def field_weights(cfg: Config) -> np.ndarray:
@@ -33,30 +32,23 @@ def score_type(cfg: Config) -> FixedType:
 def build_decoder(arch, name: str = "decoder"):
     """QDense layers mirroring the encoder (types as the encoder's), the output cast to the input type."""
     import tensorflow as tf
-    from qkeras import QActivation, QDense
-
-    from trigger.model.vae import qbits, qrelu
 
     z = tf.keras.Input(shape=(arch.latent,), name="latent")
-    x = z
-    for i, h in enumerate(reversed(arch.hidden)):
-        x = QDense(h, kernel_quantizer=qbits(arch.weight), bias_quantizer=qbits(arch.bias), name=f"dec_dense{i}")(x)
-        x = QActivation(qrelu(arch.activation), name=f"dec_relu{i}")(x)
-    x = QDense(N_FEATURES, kernel_quantizer=qbits(arch.weight), bias_quantizer=qbits(arch.bias), name="reco_dense")(x)
-    return tf.keras.Model(z, QActivation(qbits(arch.input), name=RECO_NODE)(x), name=name)
+    return tf.keras.Model(z, reco_graph.qdense_stack(z, list(reversed(arch.hidden)), arch, "dec", N_FEATURES, arch.input, RECO),
+                          name=name)
 
 
 def build_score_model(encoder, decoder, weights: np.ndarray):
     """(mu, score) from the scaled inputs: the encoder's mu, the decoder's layers on it, the score head."""
     import tensorflow as tf
 
-    from trigger.model.vae import INPUT, MU
+    from trigger.model import vae
 
-    mu = encoder.get_layer(MU).output
+    mu = encoder.get_layer(vae.MU).output
     x = mu
     for layer in decoder.layers[1:]:  # the decoder's own layers (shared weights), inlined: one flat model
         x = layer(x)
-    return tf.keras.Model(encoder.input, [mu, reco_graph.keras_score(x, encoder.get_layer(INPUT).output, weights)], name="trigger")
+    return tf.keras.Model(encoder.input, [mu, reco_graph.keras_score(x, encoder.get_layer(vae.INPUT).output, weights)], name="trigger")
 
 
 def design_nodes(cfg: Config, dense: list[dict], to_int, accumulator) -> list[dict]:
@@ -64,7 +56,7 @@ def design_nodes(cfg: Config, dense: list[dict], to_int, accumulator) -> list[di
     weighted sum. `dense`: the model's quantized dense layers in order (encoder's then decoder's)."""
     m = cfg.model
     n = len(m.hidden)
-    steps = ([Step(f"dense{i}_relu", "relu", m.activation.type) for i in range(n)] + [Step(MU_NODE, "linear", m.mu.type)]
-             + [Step(f"dec_dense{i}_relu", "relu", m.activation.type) for i in range(n)] + [Step(RECO_NODE, "linear", m.input.type)])
+    steps = ([Step(f"dense{i}_relu", "relu", m.activation.type) for i in range(n)] + [Step(MU, "linear", m.mu.type)]
+             + reco_graph.relu_steps("dec", n, m.activation.type) + [Step(RECO, "linear", m.input.type)])
     return (reco_graph.chain_nodes(dense, steps, m, to_int, accumulator)
-            + reco_graph.error_nodes(RECO_NODE, "input", m.input.type, field_weights(cfg)))
+            + reco_graph.error_nodes(RECO, "input", m.input.type, field_weights(cfg)))

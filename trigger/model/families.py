@@ -16,6 +16,12 @@ DESCRIPTION = {
 }
 
 
+def mask_padding(cfg: Config) -> bool:
+    """Whether the reconstruction term leaves empty slots out: vae_kl's setting; the graph families train on their
+    firmware score, over every input."""
+    return cfg.training.mask_padding and cfg.model.family == "vae_kl"
+
+
 def module(cfg: Config):
     """The graph family's module (design_nodes, MU, score_type)."""
     from trigger.model import ae_reco, embed_ae
@@ -24,7 +30,7 @@ def module(cfg: Config):
 
 
 def score_type(cfg: Config) -> FixedType:
-    """The type of the trigger's score: sum(mu^2) exact (vae_kl), the weighted reconstruction error exact (ae_reco)."""
+    """The type of the trigger's score: sum(mu^2) exact (vae_kl), the graph family's exact score otherwise."""
     if cfg.model.family != "vae_kl":
         return module(cfg).score_type(cfg)
     return cfg.model.score_type

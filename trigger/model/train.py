@@ -15,6 +15,7 @@ from trigger.data.dataset import load_background
 from trigger.data.layout import N_FEATURES
 from trigger.design.fixed import FixedType
 from trigger.io_utils import atomic_path, write_json
+from trigger.model import families
 from trigger.model.scaling import Scaling, count_input_saturation, fit_scaling
 
 log = logging.getLogger(__name__)
@@ -169,8 +170,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     t0 = time.perf_counter()
     t = cfg.training
     family = cfg.model.family
-    # ae_reco: the loss is the firmware's score, over every input (no padding mask, no target ceiling)
-    mask_padding = t.mask_padding if family == "vae_kl" else False
+    mask_padding = families.mask_padding(cfg)  # ae_reco: the loss is the firmware's score (no mask, no target ceiling)
     # max_events: a uniform sample within every process (mix weights kept); validation capped in proportion
     val_cap = None if t.max_events is None else -(-t.max_events * cfg.data.split.val // cfg.data.split.train)
     tr = load_background(cfg, "train", root, max_events=t.max_events, seed=t.seed)

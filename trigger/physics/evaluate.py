@@ -11,7 +11,7 @@ from trigger.config import Config
 from trigger.data.io import DataError
 from trigger.data.units import SaturationCount
 from trigger.io_utils import write_json
-from trigger.model.families import PRIMARY, SCORE_LABEL, keras_score_type
+from trigger.model.families import PRIMARY, SCORE_LABEL, keras_score_type, mask_padding
 from trigger.model.families import score_type as trigger_score_type
 from trigger.physics.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
                              weighted_pass_fraction)
@@ -52,7 +52,7 @@ class Scorer:
 
         m = self.models
         x = self.scaling.apply(words).astype(np.float32)
-        mask = reco_mask(words, self.cfg.training.mask_padding and self.cfg.model.family == "vae_kl")
+        mask = reco_mask(words, mask_padding(self.cfg))
         _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type, keras_score_type(self.cfg))
         out = {PRIMARY[self.cfg.model.family]: score_int}
         if "vae_encoder" in m:

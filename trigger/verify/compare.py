@@ -131,10 +131,14 @@ def _compare_legs(legs: dict, w: np.ndarray, names, ir_py: bool, ir_rows: int = 
     impl = {k: fn(w) for k, fn in legs.items() if not (ir_py and k == "da4ml_ir")}
     pairs = _compare(impl, w, names)
     if ir_py:
-        sub = w[:ir_rows]
-        ir = legs["da4ml_ir"](sub)
-        pairs += [_pair_stats("da4ml_ir", ir, k, _take(impl[k], np.arange(len(sub))), sub, names) for k in impl]
+        pairs += _ir_pairs(legs["da4ml_ir"], impl, w[:ir_rows], names)
     return pairs
+
+
+def _ir_pairs(ir_fn, impl: dict, sub: np.ndarray, names) -> list[dict]:
+    """da4ml's (slow) interpreter on the first rows `sub` against every other leg's outputs on those rows."""
+    ir = ir_fn(sub)
+    return [_pair_stats("da4ml_ir", ir, k, _take(impl[k], np.arange(len(sub))), sub, names) for k in impl]
 
 
 def _take(o: Outputs, idx) -> Outputs:
@@ -270,9 +274,7 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
             for name, fn in legs.items() if not (ir_py and name == "da4ml_ir")}
     pairs = _compare(impl, sample_words, names)
     if ir_py:
-        sub = sample_words[:IR_PYTHON_EVENTS]
-        ir = timed("da4ml_ir", legs["da4ml_ir"], sub)
-        pairs += [_pair_stats("da4ml_ir", ir, k, _take(impl[k], np.arange(len(sub))), sub, names) for k in impl]
+        pairs += _ir_pairs(lambda w: timed("da4ml_ir", legs["da4ml_ir"], w), impl, sample_words[:IR_PYTHON_EVENTS], names)
 
     raw = None
     if adc_file is not None and trained:

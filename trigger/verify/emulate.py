@@ -31,9 +31,7 @@ def input_events(path: str | Path, n_inputs: int) -> int:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    if reads_regions(path, n_inputs):
-        return file_info(path).events
-    if not is_words_file(path):
+    if not is_words_file(path):  # an ADC2021-layout file: its objects or, for a 252-input design, its region images
         return file_info(path).events
     shape = np.load(path, mmap_mode="r").shape if path.suffix == ".npy" else h5py.File(path, "r")["words"].shape
     if len(shape) != 2 or shape[1] != n_inputs:
@@ -46,10 +44,10 @@ def read_range(path: str | Path, units, start: int, stop: int, n_inputs: int | N
     its region images), as words."""
     path = Path(path)
     if reads_regions(path, n_inputs):
+        from trigger.data.io import read_regions
         from trigger.data.regions import as_words
 
-        with h5py.File(path, "r") as f:
-            return as_words(f["Regions"][start:stop])
+        return as_words(read_regions(path, start, stop))
     if not is_words_file(path):
         return read_word_range(path, units, start, stop)[0]
     if path.suffix == ".npy":
