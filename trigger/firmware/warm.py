@@ -8,6 +8,8 @@ are compiled per argument type, and every design calls them with the same types)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -27,6 +29,13 @@ def tiny_design():
                     "result_type": "ap_fixed<16,8>", "activation": "linear", "activation_type": "ap_fixed<10,6>"}],
         "score": {"square_type": "ap_ufixed<20,12>", "sum_type": "ap_ufixed<22,14>"}, "thresholds": [{"name": "t", "raw": 100}],
     })
+
+
+def in_background() -> subprocess.Popen:
+    """The same compilation in a child process, beside training (`trigger run`): wait() on it before the first
+    trace, or the two compile the same kernels twice. Its output is dropped: a failure here only means the firmware
+    stage compiles them itself."""
+    return subprocess.Popen([sys.executable, "-m", "trigger.firmware.warm"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from trigger.config import Config, save_config
+from trigger.firmware import warm
 from trigger.io_utils import file_sha256, write_json
 from trigger.progress import console, stage
 
@@ -269,6 +270,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     stage_seconds = {}
     pending = []
     pool = ThreadPoolExecutor(max_workers=1)
+    warming = None
     for st in stages:
         extra = {
             "data": lambda: data_fingerprint(cfg, root),
@@ -287,6 +289,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             stage_seconds[st.name] = 0.0
             continue
         stamp.unlink(missing_ok=True)
+        if st.name == "train":  # da4ml's kernels compile on the core training leaves (make setup no longer does it)
+            warming = warm.in_background()
+        elif st.name == "firmware" and warming is not None:
+            warming.wait()
         if st.background:
             console.print(f"[bold cyan]==> {st.name}[/] (in the background)")
             pending.append((st, stamp, key, time.perf_counter(), pool.submit(st.run)))
@@ -296,6 +302,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         clear_words()  # words a stage read here are not kept for the next (train, evaluate, compare: own processes)
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
+    if warming is not None:
+        warming.wait()
     for st, stamp, key, t0, fut in pending:
         console.print(f"[cyan]    waiting for {st.name}[/]")
         fut.result()

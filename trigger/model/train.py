@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,12 +161,9 @@ def save_keras(model, path: Path) -> None:
 # long: the training stage in order: data, scaling, model, fit, baselines, save
 def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
     """Train the trigger (its family: model.family) and baselines on background; write build/model/."""
-    import tensorflow as tf
-
     from trigger.model.vae import RecoTerm, pt_target_ceiling, reco_weights
 
-    tf.config.experimental.enable_op_determinism()
-    tf.get_logger().setLevel("ERROR")  # "gradients do not exist for logvar" is expected for the plain AE
+    _tf_setup()
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -195,6 +194,14 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
     del x_tr
 
+    v1 = _V1Baseline(cfg, term, tr, va, m_tr, w_tr, m_va, w_va, mask_padding, out) if baselines else None
+    try:
+        history = _train_trigger(cfg, arch, args, term, out, va.words)
+        if v1:
+            history.update(_ae_baseline(cfg, arch, args, term, out), axol1tl_v1=v1.result())
+    finally:
+        if v1:
+            v1.close()
     result = {
         "family": family,
         "events": {"train": len(tr.words), "val": len(va.words)},
@@ -203,10 +210,8 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
         "word_saturation_background_files": tr.saturation.counts,
-        "history": _train_trigger(cfg, arch, args, term, out, va.words),
+        "history": history,
     }
-    if baselines:
-        result["history"].update(_baselines(cfg, arch, args, term, tr, va, m_tr, w_tr, m_va, w_va, out))
     write_json(out / "scaling.json", scaling.to_dict())
     write_json(out / "reco_weights.json", term.to_dict())
     save_config(cfg, out / "config.yaml")
@@ -243,31 +248,65 @@ def _train_trigger(cfg: Config, arch, args, term, out: Path, va_words: np.ndarra
     return {"vae": vae.history}
 
 
-def _baselines(cfg: Config, arch, args, term, tr, va, m_tr, w_tr, m_va, w_va, out: Path) -> dict:
-    """The plain AE (vae_kl family only: ae_reco is one) and AXOL1TL v1's architecture, trained with the same loss."""
-    from trigger.model.vae import RecoTerm, pt_target_ceiling
+# the baselines beside the trigger in a process of their own when the sample is small: the fits are single-threaded
+# in effect (small layers, one step at a time), so two cores train two models at once; op determinism keeps every
+# number the one a sequential run gives. A large sample stays in one process (the child holds a copy of it).
+PARALLEL_BASELINES_MAX_EVENTS = 1_000_000
 
-    t, history = cfg.training, {}
-    if cfg.model.family == "vae_kl":
-        ae = _fit(arch, *args, variational=False, label="AE", term=term)
-        save_keras(ae.encoder, out / "ae_encoder.h5")
-        save_keras(ae.decoder, out / "ae_decoder.h5")
-        history["ae"] = ae.history
-    barch = baseline_arch(cfg)
-    bscaling = fit_scaling(tr.words, tr.weights, barch.input)
-    bx_tr, _ = _inputs(tr.words, bscaling)
-    bx_va, _ = _inputs(va.words, bscaling)
-    # AXOL1TL v1's widths and types, trained with the same loss: the comparison isolates the architecture
-    bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, t.reco_pt_quantile) if cfg.model.family == "vae_kl"
-                     else term.ceiling)  # its own input scale
-    del bx_tr
-    # its mask as the trigger's
-    bbatches = Batches(tr.words, w_tr, bscaling, args[0].mask_padding)
-    axo = _fit(barch, bbatches, bx_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=bterm)
+
+class _V1Baseline:
+    """AXOL1TL v1's architecture trained with the same loss (the comparison isolates the architecture), started
+    before the trigger's own fit: in a spawned process when the sample is small, else inline at result()."""
+
+    def __init__(self, cfg: Config, term, tr, va, m_tr, w_tr, m_va, w_va, mask_padding: bool, out: Path):
+        from trigger.model.vae import RecoTerm, pt_target_ceiling
+
+        barch = baseline_arch(cfg)
+        self.scaling, self.out = fit_scaling(tr.words, tr.weights, barch.input), out
+        bx_tr, _ = _inputs(tr.words, self.scaling)
+        bx_va, _ = _inputs(va.words, self.scaling)
+        bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, cfg.training.reco_pt_quantile)
+                         if cfg.model.family == "vae_kl" else term.ceiling)  # its own input scale
+        del bx_tr
+        self.args = (barch, Batches(tr.words, w_tr, self.scaling, mask_padding), bx_va, m_va, w_va, cfg, bterm, out)
+        self.pool = self.future = None
+        if len(tr.words) <= PARALLEL_BASELINES_MAX_EVENTS:
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self.future = self.pool.submit(_fit_v1, *self.args)
+
+    def result(self) -> dict:
+        history = self.future.result() if self.future else _fit_v1(*self.args)
+        write_json(self.out / "axol1tl_v1_scaling.json", self.scaling.to_dict())
+        return history
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _ae_baseline(cfg: Config, arch, args, term, out: Path) -> dict:
+    """The plain AE beside the VAE (vae_kl family only: ae_reco is one)."""
+    if cfg.model.family != "vae_kl":
+        return {}
+    ae = _fit(arch, *args, variational=False, label="AE", term=term)
+    save_keras(ae.encoder, out / "ae_encoder.h5")
+    save_keras(ae.decoder, out / "ae_decoder.h5")
+    return {"ae": ae.history}
+
+
+def _fit_v1(barch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> dict:
+    """AXOL1TL v1's fit; a module-level function so that a spawned process can run it."""
+    _tf_setup()
+    axo = _fit(barch, batches, x_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=term)
     save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
-    write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
-    history["axol1tl_v1"] = axo.history
-    return history
+    return axo.history
+
+
+def _tf_setup():
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    tf.get_logger().setLevel("ERROR")  # "gradients do not exist for logvar" is expected for the plain AE
 
 
 def load_model(build: str | Path, name: str = "trigger_model"):
