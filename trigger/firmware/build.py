@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 from trigger.config import Config
 from trigger.io_utils import file_sha256, tree_sha256, write_json
@@ -23,8 +24,11 @@ def _hashes(root: Path) -> dict[str, str]:
     return {k: v for k, v in tree_sha256(root).items() if not k.endswith(EXCLUDE_FROM_HASH) and "__pycache__" not in k}
 
 
-# long: the firmware stage's steps in order (HLS, C-sim, RTL, lint, report), each one call
-def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True) -> dict:
+# long: the firmware stage's steps in order (RTL, lint, HLS, C-sim, report), each one call
+def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True,
+                   after_rtl: Callable[[], None] | None = None) -> dict:
+    """design.yaml -> the RTL (da4ml, linted), then the HLS project and its C simulation; after_rtl is called once
+    the RTL is written and linted."""
     from trigger.design import load_design
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.rtl import trace, write_rtl
@@ -36,14 +40,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     design = load_design(build / "design.yaml")
     console.print(f"  design {design.name!r} ({design.format}): {design.summary()}; {len(design.thresholds)} thresholds")
 
-    t = time.perf_counter()
-    console.print("  hls4ml: writing the HLS project")
-    write_hls(cfg, design, build / "hls")
-    console.print("  hls: compiling the C simulation (g++)")
-    fix_stamp(build / "hls", design)
-    compile_csim(build / "hls")
-    timings["hls"] = time.perf_counter() - t
-
+    # the RTL first: `trigger run` starts yosys on it (after_rtl) while the C simulation compiles
     t = time.perf_counter()
     console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~2 minutes)")
     _, comb = trace(design)
@@ -64,6 +61,16 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
         from trigger.firmware.verilator import lint_rtl
 
         lint = lint_rtl(build / "rtl", ports)
+    if after_rtl is not None:
+        after_rtl()
+
+    t = time.perf_counter()
+    console.print("  hls4ml: writing the HLS project")
+    write_hls(cfg, design, build / "hls")
+    console.print("  hls: compiling the C simulation (g++)")
+    fix_stamp(build / "hls", design)
+    compile_csim(build / "hls")
+    timings["hls"] = time.perf_counter() - t
     res = None
     if resources:
         t = time.perf_counter()

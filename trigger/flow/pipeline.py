@@ -212,13 +212,15 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def evaluate():
         memory["evaluate"] = run_isolated("evaluate", cfg, build, root, rtl_events)
 
+    after_rtl: list[Callable[[], None]] = []  # filled below, once the stage runner exists
+
     def firmware():
         from trigger.design import load_design
         from trigger.firmware.build import build_firmware
         from trigger.verify.hazards import write_hazards
 
         write_hazards(load_design(build / "design.yaml"), build)
-        return build_firmware(cfg, build, resources=False)
+        return build_firmware(cfg, build, resources=False, after_rtl=lambda: [f() for f in after_rtl])
 
     def synth():
         from trigger.firmware.build import write_resources
@@ -255,7 +257,9 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         Stage("firmware", ("firmware",), ("evaluate",), firmware, modules=("trigger.firmware.build", "trigger.verify.hazards"),
               sources=templates, outputs=("hls/trigger_top.cpp", "rtl/ports.json", "reports/firmware.json", "reports/hazards.json"),
               inputs=("design.yaml",)),
-        Stage("resources", ("firmware",), ("firmware",), synth, background=True, modules=("trigger.firmware.build",),
+        # started from inside the firmware stage, as soon as the RTL is written: its key is the RTL's bytes, not
+        # the firmware stamp (not yet written then)
+        Stage("resources", ("firmware",), (), synth, background=True, modules=("trigger.firmware.build",),
               outputs=("reports/resources.json",), inputs=rtl_files),
         Stage("compare", (), ("firmware",), compare, modules=("trigger.verify.compare",), sources=templates,
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
@@ -271,7 +275,12 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     pending = []
     pool = ThreadPoolExecutor(max_workers=1)
     warming = None
-    for st in stages:
+    visited = set()
+
+    def visit(st: Stage) -> None:
+        """Run the stage (or start it, if it runs in the background) unless its stamp says it is up to date."""
+        nonlocal warming
+        visited.add(st.name)
         extra = {
             "data": lambda: data_fingerprint(cfg, root),
             "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
@@ -287,7 +296,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         if not force and not owned and stamp.exists() and json.loads(stamp.read_text())["key"] == key:
             console.print(f"[dim]==> {st.name}: up to date, reusing {build}[/]")
             stage_seconds[st.name] = 0.0
-            continue
+            return
         stamp.unlink(missing_ok=True)
         if st.name == "train":  # da4ml's kernels compile on the core training leaves (make setup no longer does it)
             warming = warm.in_background()
@@ -296,12 +305,23 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         if st.background:
             console.print(f"[bold cyan]==> {st.name}[/] (in the background)")
             pending.append((st, stamp, key, time.perf_counter(), pool.submit(st.run)))
-            continue
+            return
         with stage(st.name, stage_seconds):
             st.run()
         clear_words()  # words a stage read here are not kept for the next (train, evaluate, compare: own processes)
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
+
+    by_name = {st.name: st for st in stages}
+
+    def rtl_written() -> None:  # yosys starts on the RTL while the firmware stage builds the C simulation
+        if "resources" in by_name:
+            visit(by_name["resources"])
+
+    after_rtl.append(rtl_written)
+    for st in stages:
+        if st.name not in visited:
+            visit(st)
     if warming is not None:
         warming.wait()
     for st, stamp, key, t0, fut in pending:
