@@ -198,10 +198,12 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     memory_path = build / "reports" / "memory.json"
     memory = (json.loads(memory_path.read_text()) if memory_path.exists() else {}).get("stages", {})
 
+    missing = [str(process_file(cfg.data, n, root)) for n in cfg.data.processes() if not process_file(cfg.data, n, root).exists()]
+    if missing:
+        raise DataError(f"data files missing: {missing}. Remake them with `make data` (see README)")
+    fingerprint = data_fingerprint(cfg, root)  # the files' bytes: in the keys of the data report and of training
+
     def check_data():
-        missing = [str(process_file(cfg.data, n, root)) for n in cfg.data.processes() if not process_file(cfg.data, n, root).exists()]
-        if missing:
-            raise DataError(f"data files missing: {missing}. Remake them with `make data` (see README)")
         from trigger.report import data_report
 
         return data_report(cfg, build, root)
@@ -249,8 +251,9 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     # would tie each stage to all the others)
     templates = ("trigger/templates/**/*",)
     stages = [
-        Stage("data", ("data", "units"), (), check_data, modules=("trigger.data.dataset",), outputs=("reports/data.json",)),
-        Stage("train", ("data", "units", "model", "training"), ("data",), train, modules=("trigger.model.train",),
+        # the data report (saturation counts, plots) beside training, which reads the same files itself
+        Stage("data", ("data", "units"), (), check_data, background=True, modules=("trigger.report",), outputs=("reports/data.json",)),
+        Stage("train", ("data", "units", "model", "training"), (), train, modules=("trigger.model.train",),
               outputs=("model/trigger_model.h5", "model/scaling.json")),
         Stage("evaluate", ("evaluation",), ("train",), evaluate, modules=("trigger.physics.evaluate",),
               outputs=("design.yaml", "reports/physics.json", "evaluation/thresholds.json")),
@@ -282,7 +285,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         nonlocal warming
         visited.add(st.name)
         extra = {
-            "data": lambda: data_fingerprint(cfg, root),
+            "data": lambda: fingerprint,
+            "train": lambda: fingerprint,
             "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
             "firmware": lambda: f"resources={resources}",
             "compare": lambda: f"n={rtl_events},slow={cfg.evaluation.slow_leg_events}",

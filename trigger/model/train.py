@@ -194,14 +194,14 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
     del x_tr
 
-    v1 = _V1Baseline(cfg, term, tr, va, m_tr, w_tr, m_va, w_va, mask_padding, out) if baselines else None
+    side = _baselines(cfg, arch, args, term, tr, va, m_tr, w_tr, out) if baselines else {}
     try:
         history = _train_trigger(cfg, arch, args, term, out, va.words)
-        if v1:
-            history.update(_ae_baseline(cfg, arch, args, term, out), axol1tl_v1=v1.result())
+        for name, job in side.items():
+            history[name] = job.result()
     finally:
-        if v1:
-            v1.close()
+        for job in side.values():
+            job.close()
     result = {
         "family": family,
         "events": {"train": len(tr.words), "val": len(va.words)},
@@ -248,54 +248,64 @@ def _train_trigger(cfg: Config, arch, args, term, out: Path, va_words: np.ndarra
     return {"vae": vae.history}
 
 
-# the baselines beside the trigger in a process of their own when the sample is small: the fits are single-threaded
-# in effect (small layers, one step at a time), so two cores train two models at once; op determinism keeps every
-# number the one a sequential run gives. A large sample stays in one process (the child holds a copy of it).
+# the baselines beside the trigger, each in a process of its own when the sample is small: a fit is single-threaded
+# in effect (small layers, one step at a time), so the cores train the models at once; op determinism and the same
+# thread count per process keep every number the one a sequential run gives. A large sample stays in one process
+# (each child holds a copy of it).
 PARALLEL_BASELINES_MAX_EVENTS = 1_000_000
 
 
-class _V1Baseline:
-    """AXOL1TL v1's architecture trained with the same loss (the comparison isolates the architecture), started
-    before the trigger's own fit: in a spawned process when the sample is small, else inline at result()."""
+class _Beside:
+    """fn(*args) in a spawned process, started now; or, when not parallel, run inline at result()."""
 
-    def __init__(self, cfg: Config, term, tr, va, m_tr, w_tr, m_va, w_va, mask_padding: bool, out: Path):
-        from trigger.model.vae import RecoTerm, pt_target_ceiling
-
-        barch = baseline_arch(cfg)
-        self.scaling, self.out = fit_scaling(tr.words, tr.weights, barch.input), out
-        bx_tr, _ = _inputs(tr.words, self.scaling)
-        bx_va, _ = _inputs(va.words, self.scaling)
-        bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, cfg.training.reco_pt_quantile)
-                         if cfg.model.family == "vae_kl" else term.ceiling)  # its own input scale
-        del bx_tr
-        self.args = (barch, Batches(tr.words, w_tr, self.scaling, mask_padding), bx_va, m_va, w_va, cfg, bterm, out)
-        self.pool = self.future = None
-        if len(tr.words) <= PARALLEL_BASELINES_MAX_EVENTS:
+    def __init__(self, fn, args: tuple, parallel: bool):
+        self.fn, self.args, self.pool, self.future = fn, args, None, None
+        if parallel:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            self.future = self.pool.submit(_fit_v1, *self.args)
+            self.future = self.pool.submit(fn, *args)
 
-    def result(self) -> dict:
-        history = self.future.result() if self.future else _fit_v1(*self.args)
-        write_json(self.out / "axol1tl_v1_scaling.json", self.scaling.to_dict())
-        return history
+    def result(self):
+        return self.future.result() if self.future else self.fn(*self.args)
 
     def close(self) -> None:
         if self.pool:
             self.pool.shutdown(cancel_futures=True)
 
 
-def _ae_baseline(cfg: Config, arch, args, term, out: Path) -> dict:
-    """The plain AE beside the VAE (vae_kl family only: ae_reco is one)."""
-    if cfg.model.family != "vae_kl":
-        return {}
-    ae = _fit(arch, *args, variational=False, label="AE", term=term)
+def _baselines(cfg: Config, arch, args, term, tr, va, m_tr, w_tr, out: Path) -> dict[str, _Beside]:
+    """The plain AE (vae_kl family only: ae_reco is one) and AXOL1TL v1's architecture trained with the same loss
+    (the comparison isolates the architecture), started before the trigger's own fit."""
+    from trigger.model.vae import RecoTerm, pt_target_ceiling
+
+    parallel = len(tr.words) <= PARALLEL_BASELINES_MAX_EVENTS
+    jobs = {}
+    if cfg.model.family == "vae_kl":
+        jobs["ae"] = _Beside(_fit_ae, (arch, *args, term, out), parallel)
+    barch = baseline_arch(cfg)
+    bscaling = fit_scaling(tr.words, tr.weights, barch.input)
+    bx_tr, _ = _inputs(tr.words, bscaling)
+    bx_va, _ = _inputs(va.words, bscaling)
+    bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, cfg.training.reco_pt_quantile)
+                     if cfg.model.family == "vae_kl" else term.ceiling)  # its own input scale
+    del bx_tr
+    _, _, m_va, w_va, _ = args
+    write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
+    # its mask as the trigger's
+    v1_batches = Batches(tr.words, w_tr, bscaling, args[0].mask_padding)
+    jobs["axol1tl_v1"] = _Beside(_fit_v1, (barch, v1_batches, bx_va, m_va, w_va, cfg, bterm, out), parallel)
+    return jobs
+
+
+def _fit_ae(arch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> dict:
+    """The plain AE's fit; module-level functions, so that a spawned process can run them."""
+    _tf_setup()
+    ae = _fit(arch, batches, x_va, m_va, w_va, cfg, variational=False, label="AE", term=term)
     save_keras(ae.encoder, out / "ae_encoder.h5")
     save_keras(ae.decoder, out / "ae_decoder.h5")
-    return {"ae": ae.history}
+    return ae.history
 
 
 def _fit_v1(barch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> dict:
-    """AXOL1TL v1's fit; a module-level function so that a spawned process can run it."""
     _tf_setup()
     axo = _fit(barch, batches, x_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=term)
     save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
