@@ -28,7 +28,7 @@ def _hashes(root: Path) -> dict[str, str]:
 def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = False, verilator_lint: bool = True,
                    after_rtl: Callable[[], None] | None = None) -> dict:
     """design.yaml -> the RTL (da4ml, linted), then the HLS project and its C simulation; after_rtl is called once
-    the RTL is written and linted."""
+    the RTL is written."""
     from trigger.design import load_design
     from trigger.firmware.hls import compile_csim, fix_stamp, write_hls
     from trigger.firmware.rtl import trace, write_rtl
@@ -56,13 +56,13 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     old_res = build / "reports" / "resources.json"
     if old_res.exists() and json.loads(old_res.read_text()).get("rtl_sha256") != rtl_hash:
         old_res.unlink()  # it describes other RTL; kept when the RTL bytes did not change
+    if after_rtl is not None:  # before the lint: a lint failure still fails this stage
+        after_rtl()
     lint = None
     if verilator_lint:
         from trigger.firmware.verilator import lint_rtl
 
         lint = lint_rtl(build / "rtl", ports)
-    if after_rtl is not None:
-        after_rtl()
 
     t = time.perf_counter()
     console.print("  hls4ml: writing the HLS project")

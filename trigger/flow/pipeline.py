@@ -228,8 +228,9 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         from trigger.firmware.build import build_firmware
         from trigger.verify.hazards import write_hazards
 
-        write_hazards(load_design(build / "design.yaml"), build)
-        return build_firmware(cfg, build, resources=False, after_rtl=lambda: [f() for f in after_rtl])
+        out = build_firmware(cfg, build, resources=False, after_rtl=lambda: [f() for f in after_rtl])
+        write_hazards(load_design(build / "design.yaml"), build)  # after the RTL: yosys need not wait for it
+        return out
 
     def synth():
         from trigger.firmware.build import write_resources

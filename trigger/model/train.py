@@ -251,8 +251,8 @@ def _train_trigger(cfg: Config, arch, args, term, out: Path, va_words: np.ndarra
 # the baselines beside the trigger, each in a process of its own when the sample is small: a fit is single-threaded
 # in effect (small layers, one step at a time), so the cores train the models at once; op determinism and the same
 # thread count per process keep every number the one a sequential run gives. A large sample stays in one process
-# (each child holds a copy of it).
-PARALLEL_BASELINES_MAX_EVENTS = 1_000_000
+# (each child holds a copy of it), and a tiny one too (starting TensorFlow in a new process costs more than its fit).
+PARALLEL_BASELINES_EVENTS = (50_000, 1_000_000)
 
 
 class _Beside:
@@ -277,7 +277,8 @@ def _baselines(cfg: Config, arch, args, term, tr, va, m_tr, w_tr, out: Path) -> 
     (the comparison isolates the architecture), started before the trigger's own fit."""
     from trigger.model.vae import RecoTerm, pt_target_ceiling
 
-    parallel = len(tr.words) <= PARALLEL_BASELINES_MAX_EVENTS
+    lo, hi = PARALLEL_BASELINES_EVENTS
+    parallel = lo <= len(tr.words) <= hi
     jobs = {}
     if cfg.model.family == "vae_kl":
         jobs["ae"] = _Beside(_fit_ae, (arch, *args, term, out), parallel)
