@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from importlib import metadata
 import json
 import os
 import re
@@ -11,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from trigger.firmware.verilator import ToolMissing, rtl_sources

@@ -221,14 +221,12 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def evaluate():
         memory["evaluate"] = run_isolated("evaluate", cfg, build, root, rtl_events)
 
-    after_rtl: list[Callable[[], None]] = []  # filled below, once the stage runner exists
-
     def firmware():
         from trigger.design import load_design
         from trigger.firmware.build import build_firmware
         from trigger.verify.hazards import write_hazards
 
-        out = build_firmware(cfg, build, resources=False, after_rtl=lambda: [f() for f in after_rtl])
+        out = build_firmware(cfg, build, resources=False, after_rtl=start_resources)
         write_hazards(load_design(build / "design.yaml"), build)  # after the RTL: yosys need not wait for it
         return out
 
@@ -324,13 +322,11 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         write_json(stamp, {"key": key, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
 
-    by_name = {st.name: st for st in stages}
+    def start_resources() -> None:  # yosys starts on the RTL while the firmware stage builds the C simulation
+        for st in stages:
+            if st.name == "resources":
+                visit(st)
 
-    def rtl_written() -> None:  # yosys starts on the RTL while the firmware stage builds the C simulation
-        if "resources" in by_name:
-            visit(by_name["resources"])
-
-    after_rtl.append(rtl_written)
     for st in stages:
         if st.name not in visited:
             visit(st)
