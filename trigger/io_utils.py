@@ -53,6 +53,11 @@ def write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, default=_default) + "\n")
 
 
+def as_json(obj):
+    """obj as it reads back from a JSON file (numpy scalars and arrays become Python numbers and lists)."""
+    return json.loads(json.dumps(obj, default=_default))
+
+
 def read_json(path: str | os.PathLike):
     return json.loads(Path(path).read_text())
 

@@ -15,7 +15,7 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     cfg = load_config(cfg_path)
     build = tmp_path / "build"
     first = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
-    assert set(first) >= {"data", "train", "evaluate", "firmware", "compare", "summary"}
+    assert set(first) >= {"data", "train", "baselines", "thresholds", "evaluate", "firmware", "compare", "summary"}
     summary = json.loads((build / "reports" / "summary.json").read_text())
     for key in ("physics", "thresholds", "bit_accuracy", "firmware", "timing", "versions"):
         assert summary[key], key
@@ -24,11 +24,12 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert (build / "reports" / "summary.md").read_text().startswith("# Anomaly trigger: summary")
     # peak memory as the kernel measured it, per isolated stage: a TensorFlow process holds far more than 50 MiB
     mem = json.loads((build / "reports" / "memory.json").read_text())
-    assert all(mem["stages"][s]["peak_rss_mib"] > 50 for s in ("train", "evaluate", "compare")), mem
-    assert mem["largest_child_peak_rss_mib"] >= max(mem["stages"][s]["peak_rss_mib"] for s in ("train", "evaluate", "compare"))
+    isolated = ("train", "baselines", "thresholds", "evaluate", "compare")
+    assert all(mem["stages"][s]["peak_rss_mib"] > 50 for s in isolated), mem
+    assert mem["largest_child_peak_rss_mib"] >= max(mem["stages"][s]["peak_rss_mib"] for s in isolated)
 
     again = run_flow(cfg, build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
-    assert all(again[s] == 0.0 for s in ("data", "train", "evaluate", "firmware", "compare"))
+    assert all(again[s] == 0.0 for s in ("data", "train", "baselines", "thresholds", "evaluate", "firmware", "compare"))
 
     # an output a stage owns is gone: that stage (and only it) reruns
     (build / "reports" / "bit_accuracy.json").unlink()
@@ -72,13 +73,13 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     raw["firmware"]["rates_khz"] = [20, 50, 100]
     cfg_path.write_text(yaml.safe_dump(raw))
     changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
-    assert changed["train"] == 0.0 and changed["data"] == 0.0
-    assert changed["evaluate"] > 0 and changed["firmware"] > 0 and changed["compare"] > 0
+    assert changed["train"] == 0.0 and changed["data"] == 0.0 and changed["baselines"] == 0.0
+    assert changed["thresholds"] > 0 and changed["evaluate"] > 0 and changed["firmware"] > 0 and changed["compare"] > 0
 
     raw["model"]["weight"]["width"] = 5
     cfg_path.write_text(yaml.safe_dump(raw))
     changed = run_flow(load_config(cfg_path), build, resources=False, rtl_events=3_000, sim_events=0)["stage_seconds_this_run"]
-    assert changed["train"] > 0, "a bit-width change must retrain"
+    assert changed["train"] > 0 and changed["baselines"] > 0, "a bit-width change must retrain"
     from trigger.design import load_design
 
     assert load_design(build / "design.yaml").layers[0].weight_type.width == 5

@@ -158,17 +158,27 @@ def save_keras(model, path: Path) -> None:
         tmp.with_suffix(".h5").rename(tmp)
 
 
-# long: the training stage in order: data, scaling, model, fit, baselines, save
-def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
-    """Train the trigger (its family: model.family) and baselines on background; write build/model/."""
+@dataclass
+class Prepared:
+    """What every fit of a build starts from: the samples, the trigger's scaling and its reconstruction term."""
+
+    tr: object
+    va: object
+    arch: object
+    scaling: Scaling
+    args: tuple  # (Batches, x_va, m_va, w_va, cfg): the fit's inputs
+    term: object
+    m_tr: np.ndarray
+    w_tr: np.ndarray
+    saturation: dict
+
+
+def _prepare(cfg: Config, root: Path | None) -> Prepared:
+    """The training samples and everything fitted on them before any model (deterministic: the baselines' own
+    stage makes the same again)."""
     from trigger.model.vae import RecoTerm, pt_target_ceiling, reco_weights
 
-    _tf_setup()
-    out = Path(build) / "model"
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
     t = cfg.training
-    family = cfg.model.family
     mask_padding = families.mask_padding(cfg)  # ae_reco: the loss is the firmware's score (no mask, no target ceiling)
     # max_events: a uniform sample within every process (mix weights kept); validation capped in proportion
     val_cap = None if t.max_events is None else -(-t.max_events * cfg.data.split.val // cfg.data.split.train)
@@ -179,13 +189,11 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     scaling = fit_scaling(tr.words, tr.weights, arch.input, sc.offset, sc.cover_quantile)
     sat = count_input_saturation(tr.words, scaling, arch.input)
     x_va, m_va = _inputs(va.words, scaling, mask_padding)
-    cap = t.weight_cap
-    w_tr, w_va = _norm(tr.weights, cap), _norm(va.weights, cap)
+    w_tr, w_va = _norm(tr.weights, t.weight_cap), _norm(va.weights, t.weight_cap)
     batches = Batches(tr.words, w_tr, scaling, mask_padding)
-    args = (batches, x_va, m_va, w_va, cfg)
     # the loss term's statistics need the whole sample once; that float copy is dropped before training
     x_tr, m_tr = _inputs(tr.words, scaling, mask_padding)
-    if family == "ae_reco":
+    if cfg.model.family == "ae_reco":
         fw = t.reco_field_weights.per_input()
         term = RecoTerm(fw, np.full(N_FEATURES, np.inf, np.float32), {"mode": "ae_reco: the firmware score", "field_weights": t.reco_field_weights.model_dump()})
     else:
@@ -193,30 +201,59 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
         info = {"mode": t.reco_weighting, "field_weights": t.reco_field_weights.model_dump(), "pt_quantile": t.reco_pt_quantile}
         term = RecoTerm(rw, pt_target_ceiling(x_tr, m_tr, w_tr, t.reco_pt_quantile), info)
     del x_tr
+    return Prepared(tr, va, arch, scaling, (batches, x_va, m_va, w_va, cfg), term, m_tr, w_tr, sat)
 
-    side = _baselines(cfg, arch, args, term, tr, va, m_tr, w_tr, out) if baselines else {}
+
+def train(cfg: Config, build: str | Path = "build", root: Path | None = None, baselines: bool = True) -> dict:
+    """Train the trigger (its family: model.family) on background, and with `baselines` the baselines beside it
+    (`trigger run` trains them in a stage of their own: train_baselines); write build/model/."""
+    _tf_setup()
+    out = Path(build) / "model"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    p = _prepare(cfg, root)
+    side = _baselines(cfg, p, out, parallel=None) if baselines else {}
     try:
-        history = _train_trigger(cfg, arch, args, term, out, va.words)
-        for name, job in side.items():
-            history[name] = job.result()
+        history = _train_trigger(cfg, p.arch, p.args, p.term, out, p.va.words)
+        if side:
+            _write_baselines(out, {name: job.result() for name, job in side.items()}, t0)
     finally:
         for job in side.values():
             job.close()
+    cap = cfg.training.weight_cap
+    tr, va = p.tr, p.va
     result = {
-        "family": family,
+        "family": cfg.model.family,
         "events": {"train": len(tr.words), "val": len(va.words)},
         "sampled_from": {"train": tr.sampled_from or len(tr.words), "val": va.sampled_from or len(va.words)},
-        "input_saturation_train": sat,
+        "input_saturation_train": p.saturation,
         "training_weight_cap": cap,
         "events_with_capped_weight": int((tr.weights / tr.weights.mean() > cap).sum()) if cap else 0,
         "word_saturation_background_files": tr.saturation.counts,
         "history": history,
     }
-    write_json(out / "scaling.json", scaling.to_dict())
-    write_json(out / "reco_weights.json", term.to_dict())
+    write_json(out / "scaling.json", p.scaling.to_dict())
+    write_json(out / "reco_weights.json", p.term.to_dict())
     save_config(cfg, out / "config.yaml")
     result["seconds"] = time.perf_counter() - t0
     write_json(out / "history.json", result)
+    return result
+
+
+def train_baselines(cfg: Config, build: str | Path = "build", root: Path | None = None) -> dict:
+    """The baselines alone, one after the other in this process: the flow's `baselines` stage, which runs beside
+    the firmware instead of holding up the trigger's design (the same models, weight for weight, as train())."""
+    _tf_setup()
+    out = Path(build) / "model"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    jobs = _baselines(cfg, _prepare(cfg, root), out, parallel=False)
+    return _write_baselines(out, {name: job.result() for name, job in jobs.items()}, t0)
+
+
+def _write_baselines(out: Path, history: dict, t0: float) -> dict:
+    result = {"history": history, "seconds": time.perf_counter() - t0}
+    write_json(out / "baselines.json", result)
     return result
 
 
@@ -272,27 +309,30 @@ class _Beside:
             self.pool.shutdown(cancel_futures=True)
 
 
-def _baselines(cfg: Config, arch, args, term, tr, va, m_tr, w_tr, out: Path) -> dict[str, _Beside]:
+def _baselines(cfg: Config, p: Prepared, out: Path, parallel: bool | None) -> dict[str, _Beside]:
     """The plain AE (vae_kl family only: ae_reco is one) and AXOL1TL v1's architecture trained with the same loss
-    (the comparison isolates the architecture), started before the trigger's own fit."""
+    (the comparison isolates the architecture), started before the trigger's own fit. parallel=None: each in a
+    process of its own when the sample's size suits it (PARALLEL_BASELINES_EVENTS)."""
     from trigger.model.vae import RecoTerm, pt_target_ceiling
 
     lo, hi = PARALLEL_BASELINES_EVENTS
-    parallel = lo <= len(tr.words) <= hi
+    tr, va, term = p.tr, p.va, p.term
+    if parallel is None:
+        parallel = lo <= len(tr.words) <= hi
     jobs = {}
     if cfg.model.family == "vae_kl":
-        jobs["ae"] = _Beside(_fit_ae, (arch, *args, term, out), parallel)
+        jobs["ae"] = _Beside(_fit_ae, (p.arch, *p.args, term, out), parallel)
     barch = baseline_arch(cfg)
     bscaling = fit_scaling(tr.words, tr.weights, barch.input)
     bx_tr, _ = _inputs(tr.words, bscaling)
     bx_va, _ = _inputs(va.words, bscaling)
-    bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, m_tr, w_tr, cfg.training.reco_pt_quantile)
+    bterm = RecoTerm(term.weights, pt_target_ceiling(bx_tr, p.m_tr, p.w_tr, cfg.training.reco_pt_quantile)
                      if cfg.model.family == "vae_kl" else term.ceiling)  # its own input scale
     del bx_tr
-    _, _, m_va, w_va, _ = args
+    _, _, m_va, w_va, _ = p.args
     write_json(out / "axol1tl_v1_scaling.json", bscaling.to_dict())
     # its mask as the trigger's
-    v1_batches = Batches(tr.words, w_tr, bscaling, args[0].mask_padding)
+    v1_batches = Batches(tr.words, p.w_tr, bscaling, p.args[0].mask_padding)
     jobs["axol1tl_v1"] = _Beside(_fit_v1, (barch, v1_batches, bx_va, m_va, w_va, cfg, bterm, out), parallel)
     return jobs
 

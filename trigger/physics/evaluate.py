@@ -10,7 +10,7 @@ import numpy as np
 from trigger.config import Config
 from trigger.data.io import DataError
 from trigger.data.units import SaturationCount
-from trigger.io_utils import write_json
+from trigger.io_utils import as_json, read_json, write_json
 from trigger.model.families import PRIMARY, SCORE_LABEL, keras_score_type, mask_padding
 from trigger.model.families import score_type as trigger_score_type
 from trigger.physics.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
@@ -37,13 +37,14 @@ class Scorer:
 
     MODELS = ("trigger_model", "vae_encoder", "vae_decoder", "ae_encoder", "ae_decoder", "axol1tl_v1_encoder")
 
-    def __init__(self, build: Path, cfg: Config):
+    def __init__(self, build: Path, cfg: Config, trigger_only: bool = False):
         from trigger.model.train import load_model, load_reco_term, load_scaling
 
         self.cfg = cfg
         self.scaling = load_scaling(build)
         self.reco_term = load_reco_term(build)
-        self.models = {n: load_model(build, n) for n in self.MODELS if (build / "model" / f"{n}.h5").exists()}
+        names = self.MODELS[:1] if trigger_only else self.MODELS
+        self.models = {n: load_model(build, n) for n in names if (build / "model" / f"{n}.h5").exists()}
         self.axo_scaling = load_scaling(build, "axol1tl_v1_scaling") if "axol1tl_v1_encoder" in self.models else None
 
     def __call__(self, words: np.ndarray) -> dict[str, np.ndarray]:
@@ -82,17 +83,18 @@ def score_performance(bkg: np.ndarray, bkg_w: np.ndarray, sig: np.ndarray, rates
 _SCORERS: dict = {}
 
 
-def _scorer(build: Path, cfg: Config) -> "Scorer":
+def _scorer(build: Path, cfg: Config, trigger_only: bool) -> "Scorer":
     """One Scorer per build and process (a Dask worker keeps its models between chunks)."""
-    key = (str(Path(build).resolve()), cfg.section_hash("model", "training", "units"),
+    key = (str(Path(build).resolve()), cfg.section_hash("model", "training", "units"), trigger_only,
            tuple(p.stat().st_mtime_ns for p in sorted((Path(build) / "model").glob("*.h5"))))
     if key not in _SCORERS:
         _SCORERS.clear()
-        _SCORERS[key] = Scorer(Path(build), cfg)
+        _SCORERS[key] = Scorer(Path(build), cfg, trigger_only)
     return _SCORERS[key]
 
 
-def score_range(build: Path, cfg: Config, path: Path, start: int, stop: int, splits: tuple[str, ...]) -> dict:
+def score_range(build: Path, cfg: Config, path: Path, start: int, stop: int, splits: tuple[str, ...],
+                trigger_only: bool = False) -> dict:
     """Events start..stop of one file, scored by every model, for each wanted split: the unit of work in one
     process and on a Dask cluster alike (fixed boundaries, so the result does not depend on where it ran)."""
     from trigger.data.dataset import split_of
@@ -103,7 +105,7 @@ def score_range(build: Path, cfg: Config, path: Path, start: int, stop: int, spl
     out = {"total_weight": float(weights.sum()), "saturation": sat.counts, "splits": {}}
     for split in splits:
         keep = split_of(idx, cfg.data, split)
-        out["splits"][split] = {"weights": weights[keep], "scores": _scorer(build, cfg)(words[keep]) if keep.any() else {}}
+        out["splits"][split] = {"weights": weights[keep], "scores": _scorer(build, cfg, trigger_only)(words[keep]) if keep.any() else {}}
     return out
 
 
@@ -128,8 +130,10 @@ class ScoredSplits:
             self.scores[split] = {k: np.concatenate([c["scores"][k] for c in chunks]) for k in chunks[0]["scores"]}
 
 
-def score_file(cfg: Config, build: Path, name: str, splits: tuple[str, ...], root: Path | None = None, client=None) -> ScoredSplits:
-    """Score a process's file chunk by chunk, here or on a Dask cluster (`client`), with a progress bar."""
+def score_file(cfg: Config, build: Path, name: str, splits: tuple[str, ...], root: Path | None = None, client=None,
+               trigger_only: bool = False) -> ScoredSplits:
+    """Score a process's file chunk by chunk, here or on a Dask cluster (`client`), with a progress bar; with
+    `trigger_only`, the trigger's own score alone."""
     from trigger.data.dataset import process_file
     from trigger.data.stream import file_info, ranges
     from trigger.progress import bar
@@ -141,13 +145,14 @@ def score_file(cfg: Config, build: Path, name: str, splits: tuple[str, ...], roo
     with bar(f"scoring {name} ({', '.join(splits)})", info.events) as advance:
         if client is not None:
             futures = client.map(score_range, [build] * len(chunks), [cfg] * len(chunks), [path] * len(chunks),
-                                 [lo for lo, _ in chunks], [hi for _, hi in chunks], [splits] * len(chunks), pure=False)
+                                 [lo for lo, _ in chunks], [hi for _, hi in chunks], [splits] * len(chunks),
+                                 [trigger_only] * len(chunks), pure=False)
             for (lo, hi), fut in zip(chunks, futures):
                 parts.append(fut.result())
                 advance(hi - lo)
         else:
             for lo, hi in chunks:
-                parts.append(score_range(build, cfg, path, lo, hi, splits))
+                parts.append(score_range(build, cfg, path, lo, hi, splits, trigger_only))
                 advance(hi - lo)
     lf = info.attrs.get("lepton_filter")
     out = ScoredSplits(name, info.events, parts, splits, None if lf is None else bool(lf))
@@ -164,34 +169,19 @@ def _background(parts: list[ScoredSplits], split: str) -> tuple[dict[str, np.nda
             np.concatenate([p.weights[split] for p in parts]))
 
 
-# long: the evaluation as one readable sequence (score, thresholds, per-signal efficiencies, report); the steps are helpers already
-def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True, scheduler=None) -> dict:
-    """Scores every test event (and the validation background) chunk by chunk; with `scheduler` (a Dask address
-    or Client) the chunks run on that cluster. Thresholds from the test background, checked on validation."""
-    build = Path(build)
-    t0 = time.perf_counter()
+def choose_thresholds(cfg: Config, bkg: np.ndarray, bkg_w: np.ndarray, val: np.ndarray, val_w: np.ndarray) -> list[dict]:
+    """Each target rate's threshold on the trigger's integer score (test background), raised onto the threshold
+    grid, with its rate checked on the independent validation split."""
     score_type = trigger_score_type(cfg)
-    primary = PRIMARY[cfg.model.family]
     stream_khz = cfg.evaluation.stream_rate_khz
-    client = None
-    if scheduler is not None:
-        from dask.distributed import Client
-
-        client = Client(scheduler) if isinstance(scheduler, str) else scheduler
-    bkg_parts = [score_file(cfg, build, name, ("test", "val"), root, client) for name in cfg.data.background]
-    bkg_scores, bkg_weights = _background(bkg_parts, "test")
-    val_scores, val_weights = _background(bkg_parts, "val")
-    val_scores = val_scores[primary]
-    n_bkg, n_val = len(bkg_weights), len(val_weights)
-    rates = cfg.firmware.rates_khz
-    thresholds, base_thr = [], {}
-    for r in rates:
+    thresholds = []
+    for r in cfg.firmware.rates_khz:
         frac = r / stream_khz
         if frac >= 1:
             raise DataError(f"target rate {r} kHz is not below the stream rate {stream_khz} kHz")
         step = cfg.evaluation.threshold_step(score_type.lsb)  # raised onto the grid: the rate only falls
-        t_int = -(-int(threshold_for_fraction(bkg_scores[primary], bkg_weights, frac)) // step) * step
-        achieved = weighted_pass_fraction(bkg_scores[primary], bkg_weights, t_int)
+        t_int = -(-int(threshold_for_fraction(bkg, bkg_w, frac)) // step) * step
+        achieved = weighted_pass_fraction(bkg, bkg_w, t_int)
         thresholds.append(
             {
                 "rate_khz": r,
@@ -200,17 +190,65 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
                 "threshold_float": t_int * score_type.lsb,
                 "achieved_fraction": achieved,
                 "achieved_rate_khz": achieved * stream_khz,
-                "rate_uncertainty_khz": rate_uncertainty(bkg_scores[primary], bkg_weights, t_int) * stream_khz,
+                "rate_uncertainty_khz": rate_uncertainty(bkg, bkg_w, t_int) * stream_khz,
             }
         )
-        for name, s in bkg_scores.items():
-            base_thr.setdefault(name, []).append(threshold_for_fraction(s, bkg_weights, frac))
     # the thresholds are chosen on the test split; their rates are checked on the independent validation split
     for t in thresholds:
-        t["independent_split"] = f"val ({n_val} background events)"
-        t["independent_rate_khz"] = weighted_pass_fraction(val_scores, val_weights, t["threshold_int"]) * stream_khz
-        t["independent_rate_uncertainty_khz"] = rate_uncertainty(val_scores, val_weights, t["threshold_int"]) * stream_khz
+        t["independent_split"] = f"val ({len(val_w)} background events)"
+        t["independent_rate_khz"] = weighted_pass_fraction(val, val_w, t["threshold_int"]) * stream_khz
+        t["independent_rate_uncertainty_khz"] = rate_uncertainty(val, val_w, t["threshold_int"]) * stream_khz
+    return thresholds
 
+
+def _client(scheduler):
+    if scheduler is None:
+        return None
+    from dask.distributed import Client
+
+    return Client(scheduler) if isinstance(scheduler, str) else scheduler
+
+
+def write_thresholds(cfg: Config, build: str | Path = "build", root: Path | None = None, scheduler=None) -> list[dict]:
+    """What the firmware needs of the evaluation, and no more: the trigger's score on the background, its
+    thresholds (evaluation/thresholds.json) and the design (design.yaml). The flow's `thresholds` stage: the
+    firmware starts from it while the baselines train and the full evaluation waits for them."""
+    build = Path(build)
+    primary = PRIMARY[cfg.model.family]
+    client = _client(scheduler)
+    parts = [score_file(cfg, build, name, ("test", "val"), root, client, trigger_only=True) for name in cfg.data.background]
+    (bkg, bkg_w), (val, val_w) = _background(parts, "test"), _background(parts, "val")
+    thresholds = choose_thresholds(cfg, bkg[primary], bkg_w, val[primary], val_w)
+    _write_thresholds_and_design(cfg, build, thresholds)
+    return thresholds
+
+
+def _write_thresholds_and_design(cfg: Config, build: Path, thresholds: list[dict]) -> None:
+    write_json(build / "evaluation" / "thresholds.json", {"score_type": trigger_score_type(cfg).to_dict(), "thresholds": thresholds})
+    write_design(cfg, build, thresholds)
+
+
+# long: the evaluation as one readable sequence (score, thresholds, per-signal efficiencies, report); the steps are helpers already
+def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None, plots: bool = True, scheduler=None,
+             design: bool = True) -> dict:
+    """Scores every test event (and the validation background) chunk by chunk; with `scheduler` (a Dask address
+    or Client) the chunks run on that cluster. Thresholds from the test background, checked on validation. With
+    `design` it also writes the thresholds and the design; without (the flow, whose `thresholds` stage wrote them
+    from the same scores), it checks that they are the ones written."""
+    build = Path(build)
+    t0 = time.perf_counter()
+    score_type = trigger_score_type(cfg)
+    primary = PRIMARY[cfg.model.family]
+    stream_khz = cfg.evaluation.stream_rate_khz
+    client = _client(scheduler)
+    bkg_parts = [score_file(cfg, build, name, ("test", "val"), root, client) for name in cfg.data.background]
+    bkg_scores, bkg_weights = _background(bkg_parts, "test")
+    val_scores, val_weights = _background(bkg_parts, "val")
+    val_scores = val_scores[primary]
+    n_bkg, n_val = len(bkg_weights), len(val_weights)
+    rates = cfg.firmware.rates_khz
+    thresholds = choose_thresholds(cfg, bkg_scores[primary], bkg_weights, val_scores, val_weights)
+    base_thr = {name: [threshold_for_fraction(s, bkg_weights, r / stream_khz) for r in rates] for name, s in bkg_scores.items()}
     signals, curves, sig_scores = {}, {}, {}
     for name in cfg.data.signals:
         sig = score_file(cfg, build, name, ("test",), root, client)
@@ -250,9 +288,11 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         "seconds": time.perf_counter() - t0,
     }
     reports = build / "reports"
+    if design:
+        _write_thresholds_and_design(cfg, build, thresholds)
+    else:
+        _check_thresholds(build, thresholds)
     write_json(reports / "physics.json", result)
-    write_json(build / "evaluation" / "thresholds.json", {"score_type": score_type.to_dict(), "thresholds": thresholds})
-    write_design(cfg, build, thresholds)
     if plots:
         from trigger.physics.plots import physics_plots
 
@@ -260,6 +300,14 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
                       {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr,
                       SCORE_LABEL[cfg.model.family])
     return result
+
+
+def _check_thresholds(build: Path, thresholds: list[dict]) -> None:
+    """The physics report must describe the thresholds the firmware was built with."""
+    path = build / "evaluation" / "thresholds.json"
+    written = read_json(path)["thresholds"] if path.exists() else None
+    if written != as_json(thresholds):
+        raise RuntimeError(f"{path} does not hold the thresholds this evaluation finds: run the thresholds stage again")
 
 
 def write_design(cfg: Config, build: Path, thresholds: list[dict]) -> Path:
