@@ -368,13 +368,20 @@ def report(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt):
 def run(config: Optional[Path] = ConfigOpt, build: Path = BuildOpt,
         resources: bool = typer.Option(True, "--resources/--no-resources"),
         rtl_events: int = typer.Option(1_000_000), force: bool = typer.Option(False, help="Rerun every stage."),
-        sim_events: int = typer.Option(2000, help="Events of the short cocotb pass on the RTL (0: skip it; `trigger sim` is the full one).")):
+        sim_events: int = typer.Option(2000, help="Events of the short cocotb pass on the RTL (0: skip it; `trigger sim` is the full one)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Say which stages would rerun, and why; run nothing.")):
     """The whole flow (what `make firmware` runs), reusing every stage whose inputs did not change."""
     from trigger.flow.pipeline import BitAccuracyError, run_flow
 
     from trigger.firmware.build import LatencyBudgetError
     from trigger.firmware.timing import TimingEstimateError
 
+    if dry_run:
+        plan = run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force,
+                        sim_events=sim_events, dry_run=True)["plan"]
+        for name, what in plan.items():
+            typer.echo(f"{name:12s} {what}")
+        return
     try:
         run_flow(_load(config, build), build, resources=resources, rtl_events=rtl_events, force=force, sim_events=sim_events)
     except (BitAccuracyError, LatencyBudgetError, TimingEstimateError) as exc:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from trigger.config import Config, save_config
 from trigger.firmware import warm
+from trigger.flow.isolated import run_isolated, write_memory
 from trigger.io_utils import file_sha256, write_json
 from trigger.progress import console, stage
 
@@ -33,6 +34,7 @@ class Stage:
     outputs: tuple[str, ...] = ()  # files it owns (relative to the build): one missing reruns it
     inputs: tuple[str, ...] = ()  # files of the build it checks or reads (globs): their bytes are in its key, so a
     # design or RTL changed behind its back (by hand, another command) reruns it
+    started_by: str = ""  # the stage that starts it from inside (resources: by the firmware stage, on the new RTL)
 
 
 def stage_files(st: Stage) -> list[Path]:
@@ -79,14 +81,38 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t
 
 
-def _key(cfg: Config, st: Stage, build: Path, extra: str) -> str:
-    import hashlib
-
-    parts = [cfg.section_hash(*st.sections) if st.sections else "", extra, sources_hash(stage_files(st)), inputs_hash(build, st.inputs)]
+def _key_parts(cfg: Config, st: Stage, build: Path, extra: str, keys: dict[str, str]) -> dict[str, str]:
+    """What a stage's key hashes, part by part (kept in its stamp, so that a rerun can say which part changed);
+    an upstream's key is the one this run gave it (`keys`), else its stamp's."""
+    parts = {"config": cfg.section_hash(*st.sections) if st.sections else "", "settings": extra,
+             "sources": sources_hash(stage_files(st)), "inputs": inputs_hash(build, st.inputs)}
     for up in st.upstream:
         p = _stamp_dir(build) / f"{up}.json"
-        parts.append(json.loads(p.read_text())["key"] if p.exists() else "missing")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+        parts[f"upstream {up}"] = keys.get(up) or (json.loads(p.read_text())["key"] if p.exists() else "missing")
+    return parts
+
+
+def _key(parts: dict[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("|".join(parts.values()).encode()).hexdigest()[:16]
+
+
+_PART_NAMES = {"config": "its configuration sections", "settings": "the flow's settings for it",
+               "sources": "the tool's source it runs", "inputs": "build files it reads"}
+
+
+def _why(parts: dict[str, str], stamp: dict | None, missing: list[str]) -> str:
+    """Why a stage reruns, in words."""
+    if missing:
+        return f"{', '.join(missing)} missing"
+    if stamp is None:
+        return "not run before"
+    old = stamp.get("parts")
+    if old is None:  # a stamp from before the parts were kept
+        return "its key changed"
+    changed = [k for k in parts if old.get(k) != parts[k]]
+    return "changed: " + ", ".join(_PART_NAMES.get(k, k) for k in changed)
 
 
 def data_fingerprint(cfg: Config, root: Path | None) -> str:
@@ -98,119 +124,20 @@ def data_fingerprint(cfg: Config, root: Path | None) -> str:
     )
 
 
-def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
-    if name == "train":
-        from trigger.model.train import train
-
-        train(cfg, build, root, baselines=False)
-    elif name == "baselines":
-        from trigger.model.train import train_baselines
-
-        train_baselines(cfg, build, root)
-    elif name == "thresholds":
-        from trigger.physics.evaluate import write_thresholds
-
-        write_thresholds(cfg, build, root)
-    elif name == "evaluate":
-        from trigger.physics.evaluate import evaluate
-
-        evaluate(cfg, build, root, design=False)
-    elif name == "compare":
-        from trigger.verify.compare import compare
-
-        compare(cfg, build, rtl_events=rtl_events, root=root)
-    else:
-        raise ValueError(f"no isolated stage {name!r}")
-
-
-def peak_rss_mib(who: int) -> float:
-    """The kernel's peak resident set (getrusage ru_maxrss, KiB on Linux) of this process (RUSAGE_SELF) or of
-    the largest of its waited-for descendants (RUSAGE_CHILDREN), in MiB: measured, not sampled."""
-    import resource
-
-    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
-
-
-def cgroup_peak_mib() -> float | None:
-    """The memory cgroup's own peak (cgroup v2 memory.peak), where the kernel offers one."""
-    try:
-        return round(int(Path("/sys/fs/cgroup/memory.peak").read_text()) / 2**20, 1)
-    except (OSError, ValueError):
-        return None
-
-
-def _child(conn, nice: int, *args) -> None:
-    import os
-    import resource
-    import traceback
-
-    msg = None
-    try:
-        os.nice(nice)
-        _stage_call(*args)
-    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
-        msg = (exc, traceback.format_exc())
-    peak = {"peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
-    try:
-        conn.send((msg, peak))
-    except Exception:  # an exception that does not pickle
-        conn.send(((RuntimeError(f"{type(msg[0]).__name__}: {msg[0]}"), msg[1]), peak))
-    finally:
-        conn.close()
-
-
-def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: int, nice: int = 0) -> dict:
-    """Run a stage in a fresh process (spawned: no forked TensorFlow), so that the memory it held goes back to
-    the system when it ends and the next stage starts from nothing; its exception is raised here. `nice` lowers
-    its CPU priority (a stage off the critical path leaves the cores to yosys and the firmware). Returns the
-    process's peak memory as the kernel measured it."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, nice, name, cfg, build, root, rtl_events), name=f"trigger-{name}")
-    proc.start()
-    send.close()
-    try:
-        msg, peak = recv.recv()
-        died = False
-    except EOFError:  # it died before sending: its exit code is known once joined
-        msg, peak, died = None, {}, True
-    proc.join()
-    if died:
-        msg = (RuntimeError(f"the {name} stage's process died (exit code {proc.exitcode}, e.g. killed for memory)"), "")
-    if msg is not None:
-        exc, tb = msg
-        if tb:
-            exc.add_note(f"in the {name} stage's process:\n{tb}")
-        raise exc
-    return peak
-
-
-def write_memory(path: Path, stages: dict) -> dict:
-    """Peak memory as the kernel measured it (getrusage, not sampling): each isolated stage's process, this
-    process (data, firmware, the cocotb runner), its largest waited-for child (yosys, Verilator, g++, the
-    stages' processes), and the cgroup's peak where there is one."""
-    import resource
-
-    out = {"stages": stages, "flow_process_peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF),
-           "largest_child_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN), "cgroup_peak_mib": cgroup_peak_mib(),
-           "note": "ru_maxrss per process (MiB); stages reused from an earlier run keep that run's values"}
-    write_json(path, out)
-    return out
-
-
 # long: the stage table and its runner: the table is data, read top to bottom as the flow
 def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, root: Path | None = None,
-             rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000) -> dict:
+             rtl_events: int = 1_000_000, force: bool = False, sim_events: int = 2000, dry_run: bool = False) -> dict:
+    """Every stage whose key changed, in order; with `dry_run`, nothing runs or is written: the result's `plan`
+    says for each stage whether it would rerun, and why (the same keys as a real run)."""
     from trigger.data.dataset import process_file
     from trigger.data.io import DataError
     from trigger.data.stream import clear_words
 
     root = root or Path.cwd()  # a relative data.dir means the same here as for `trigger train`: from the working directory
     build = Path(build)
-    build.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, build / "config.yaml")
+    if not dry_run:
+        build.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, build / "config.yaml")
     timings_path = build / "reports" / "timing.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     memory_path = build / "reports" / "memory.json"
@@ -229,16 +156,20 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def train():
         memory["train"] = run_isolated("train", cfg, build, root, rtl_events)
 
-    # the baselines and the full evaluation are for the reports only: they run at a lower priority, beside the
-    # firmware, instead of holding up the design (AE + AXOL1TL v1 took ~3 of the train stage's ~4 minutes)
+    # Priorities once the RTL exists: yosys (one process, the longest) sets the end, so everything else runs niced
+    # beside it: the baselines and the full evaluation (for the reports only; AE + AXOL1TL v1 took ~3 of the train
+    # stage's ~4 minutes when they held up the design) before compare, which nothing waits for. Without yosys
+    # (--no-resources) nothing is niced.
+    low, lowest = (5, 10) if resources else (0, 0)
+
     def baselines():
-        memory["baselines"] = run_isolated("baselines", cfg, build, root, rtl_events, nice=10)
+        memory["baselines"] = run_isolated("baselines", cfg, build, root, rtl_events, nice=low)
 
     def thresholds():
         memory["thresholds"] = run_isolated("thresholds", cfg, build, root, rtl_events)
 
     def evaluate():
-        memory["evaluate"] = run_isolated("evaluate", cfg, build, root, rtl_events, nice=10)
+        memory["evaluate"] = run_isolated("evaluate", cfg, build, root, rtl_events, nice=low)
 
     def firmware():
         from trigger.design import load_design
@@ -255,7 +186,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return write_resources(build, cfg)
 
     def compare():
-        memory["compare"] = run_isolated("compare", cfg, build, root, rtl_events)
+        memory["compare"] = run_isolated("compare", cfg, build, root, rtl_events, nice=lowest)
 
     def quick_sim():
         from cocotb_tests.runner import run_sim
@@ -291,7 +222,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         # started from inside the firmware stage, as soon as the RTL is written: its key is the RTL's bytes, not
         # the firmware stamp (not yet written then)
         Stage("resources", ("firmware",), (), synth, background=True, modules=("trigger.firmware.build",),
-              outputs=("reports/resources.json",), inputs=rtl_files),
+              outputs=("reports/resources.json",), inputs=rtl_files, started_by="firmware"),
         Stage("compare", (), ("firmware",), compare, modules=("trigger.verify.compare",), sources=templates,
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
         # cocotb loads its test module by name, so it is named here beside the runner
@@ -310,6 +241,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     pool = ThreadPoolExecutor(max_workers=max(sum(s.background for s in stages), 1))
     warming = None
     visited = set()
+    keys: dict[str, str] = {}  # each visited stage's key this run
+    plan: dict[str, str] = {}
 
     def visit(st: Stage) -> None:
         """Run the stage (or start it, if it runs in the background) unless its stamp says it is up to date."""
@@ -328,15 +261,24 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             "compare": lambda: f"n={rtl_events},slow={cfg.evaluation.slow_leg_events}",
             "sim": lambda: f"n={sim_events}",
         }.get(st.name, lambda: "")()
-        key = _key(cfg, st, build, extra)
+        parts = _key_parts(cfg, st, build, extra, keys)
+        key = keys[st.name] = _key(parts)
         stamp = _stamp_dir(build) / f"{st.name}.json"
+        old = json.loads(stamp.read_text()) if stamp.exists() else None
         owned = [o for o in st.outputs if not (build / o).exists()]
-        if owned and stamp.exists():
-            console.print(f"[yellow]==> {st.name}: {', '.join(owned)} missing, rerunning[/]")
-        if not force and not owned and stamp.exists() and json.loads(stamp.read_text())["key"] == key:
-            console.print(f"[dim]==> {st.name}: up to date, reusing {build}[/]")
+        if not force and not owned and old is not None and old["key"] == key:
+            plan[st.name] = "up to date"
+            if not dry_run:
+                console.print(f"[dim]==> {st.name}: up to date, reusing {build}[/]")
             stage_seconds[st.name] = 0.0
             return
+        why = "--force" if force else _why(parts, old, owned)
+        if dry_run:
+            starter = plan.get(st.started_by, "")
+            plan[st.name] = (f"reruns if the new RTL differs (the {st.started_by} stage reruns)" if starter.startswith("rerun")
+                             else f"reruns ({why})")
+            return
+        console.print(f"[yellow]==> {st.name}: rerunning ({why})[/]")
         stamp.unlink(missing_ok=True)
         if st.name == "train":  # da4ml's kernels compile on the core training leaves (make setup no longer does it)
             warming = warm.in_background()
@@ -344,20 +286,20 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             warming.wait()
         if st.background:
             console.print(f"[bold cyan]==> {st.name}[/] (in the background)")
-            pending[st.name] = (stamp, key, pool.submit(_timed, st.run))
+            pending[st.name] = (stamp, {"key": key, "parts": parts}, pool.submit(_timed, st.run))
             return
         with stage(st.name, stage_seconds):
             st.run()
         clear_words()  # words a stage read here are not kept for the next (train, evaluate, compare: own processes)
-        write_json(stamp, {"key": key, "finished": time.time()})
+        write_json(stamp, {"key": key, "parts": parts, "finished": time.time()})
         timings[st.name] = stage_seconds[st.name]
 
     def finish(name: str) -> None:
-        stamp, key, fut = pending.pop(name)
+        stamp, done, fut = pending.pop(name)
         console.print(f"[cyan]    waiting for {name}[/]")
         stage_seconds[name] = timings[name] = round(fut.result(), 3)
         console.print(f"[green]    {name} done in {stage_seconds[name]:.1f} s[/]")
-        write_json(stamp, {"key": key, "finished": time.time()})
+        write_json(stamp, {**done, "finished": time.time()})
 
     def start_resources() -> None:  # yosys starts on the RTL while the firmware stage builds the C simulation
         for st in stages:
@@ -367,6 +309,8 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     for st in stages:
         if st.name not in visited:
             visit(st)
+    if dry_run:
+        return {"plan": plan}
     if warming is not None:
         warming.wait()
     for name in list(pending):

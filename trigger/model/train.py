@@ -241,14 +241,19 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
 
 
 def train_baselines(cfg: Config, build: str | Path = "build", root: Path | None = None) -> dict:
-    """The baselines alone, one after the other in this process: the flow's `baselines` stage, which runs beside
-    the firmware instead of holding up the trigger's design (the same models, weight for weight, as train())."""
+    """The baselines alone (each in a process of its own where train() would do so): the flow's `baselines` stage,
+    which runs beside the firmware instead of holding up the trigger's design (the same models, weight for
+    weight, as train())."""
     _tf_setup()
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    jobs = _baselines(cfg, _prepare(cfg, root), out, parallel=False)
-    return _write_baselines(out, {name: job.result() for name, job in jobs.items()}, t0)
+    jobs = _baselines(cfg, _prepare(cfg, root), out, parallel=None)
+    try:
+        return _write_baselines(out, {name: job.result() for name, job in jobs.items()}, t0)
+    finally:
+        for job in jobs.values():
+            job.close()
 
 
 def _write_baselines(out: Path, history: dict, t0: float) -> dict:
