@@ -8,7 +8,12 @@ from trigger.config import Config
 from trigger.io_utils import write_json
 
 
-def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int) -> None:
+class BitAccuracyError(RuntimeError):
+    """The implementations (or the cocotb testbenches) disagree: `trigger run` exits 1."""
+
+
+def _stage_call(name: str, cfg: Config, build: Path, root: Path, events: int) -> None:
+    """The stage's own function; `events`: compare's Verilog events, or the cocotb pass's."""
     if name == "train":
         from trigger.model.train import train
 
@@ -28,7 +33,14 @@ def _stage_call(name: str, cfg: Config, build: Path, root: Path, rtl_events: int
     elif name == "compare":
         from trigger.verify.compare import compare
 
-        compare(cfg, build, rtl_events=rtl_events, root=root)
+        compare(cfg, build, rtl_events=events, root=root)
+    elif name == "sim":
+        from cocotb_tests.runner import run_sim
+
+        r = run_sim(cfg, build, events=events, root=root)
+        if not r["passed"] or r["mismatches"]:
+            raise BitAccuracyError(f"the cocotb testbenches failed on the RTL: {r['failed_tests']}, {r['mismatches']} mismatches "
+                                   f"(see {build / 'reports' / 'sim.json'})")
     else:
         raise ValueError(f"no isolated stage {name!r}")
 
@@ -69,7 +81,7 @@ def _child(conn, nice: int, *args) -> None:
         conn.close()
 
 
-def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: int, nice: int = 0) -> dict:
+def run_isolated(name: str, cfg: Config, build: Path, root: Path, events: int, nice: int = 0) -> dict:
     """Run a stage in a fresh process (spawned: no forked TensorFlow), so that the memory it held goes back to
     the system when it ends and the next stage starts from nothing; its exception is raised here. `nice` lowers
     its CPU priority (a stage off the critical path leaves the cores to yosys and the firmware). Returns the
@@ -78,7 +90,7 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, rtl_events: in
 
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, nice, name, cfg, build, root, rtl_events), name=f"trigger-{name}")
+    proc = ctx.Process(target=_child, args=(send, nice, name, cfg, build, root, events), name=f"trigger-{name}")
     proc.start()
     send.close()
     try:

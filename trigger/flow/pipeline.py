@@ -11,15 +11,11 @@ from typing import Callable
 
 from trigger.config import Config, save_config
 from trigger.firmware import warm
-from trigger.flow.isolated import run_isolated, write_memory
+from trigger.flow.isolated import BitAccuracyError, run_isolated, write_memory
 from trigger.io_utils import file_sha256, write_json
 from trigger.progress import console, stage
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the trigger package
-
-
-class BitAccuracyError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -74,8 +70,11 @@ def inputs_hash(build: Path, patterns: tuple[str, ...]) -> str:
     return h.hexdigest()[:16]
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    """A background stage's own seconds (not the time until the flow waited for it)."""
+def _after(deps: list, fn: Callable[[], object]) -> float:
+    """A background stage: once the background stages it reads are done (a failure there is raised here), its
+    own seconds (not the time until the flow waited for it)."""
+    for d in deps:
+        d.result()
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
@@ -156,11 +155,11 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def train():
         memory["train"] = run_isolated("train", cfg, build, root, rtl_events)
 
-    # Priorities once the RTL exists: yosys (one process, the longest) sets the end, so everything else runs niced
-    # beside it: the baselines and the full evaluation (for the reports only; AE + AXOL1TL v1 took ~3 of the train
-    # stage's ~4 minutes when they held up the design) before compare, which nothing waits for. Without yosys
-    # (--no-resources) nothing is niced.
-    low, lowest = (5, 10) if resources else (0, 0)
+    # Priorities once the RTL exists: yosys (one process, the longest) sets the end, so every other stage runs
+    # niced beside it, in a process of its own: the baselines and the full evaluation (for the reports only; AE +
+    # AXOL1TL v1 took ~3 of the train stage's ~4 minutes when they held up the design), compare and the cocotb
+    # pass. Without yosys (--no-resources) nothing is niced.
+    low = 10 if resources else 0
 
     def baselines():
         memory["baselines"] = run_isolated("baselines", cfg, build, root, rtl_events, nice=low)
@@ -186,16 +185,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         return write_resources(build, cfg)
 
     def compare():
-        memory["compare"] = run_isolated("compare", cfg, build, root, rtl_events, nice=lowest)
+        memory["compare"] = run_isolated("compare", cfg, build, root, rtl_events, nice=low)
 
     def quick_sim():
-        from cocotb_tests.runner import run_sim
-
-        r = run_sim(cfg, build, events=sim_events, root=root)
-        if not r["passed"] or r["mismatches"]:
-            raise BitAccuracyError(f"the cocotb testbenches failed on the RTL: {r['failed_tests']}, {r['mismatches']} mismatches "
-                                   f"(see {build / 'reports' / 'sim.json'})")
-        return r
+        memory["sim"] = run_isolated("sim", cfg, build, root, sim_events, nice=low)
 
     def summary():
         from trigger.report import write_summary
@@ -228,9 +221,9 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         # cocotb loads its test module by name, so it is named here beside the runner
         Stage("sim", ("evaluation",), ("firmware",), quick_sim, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"),
               sources=templates, outputs=("reports/sim.json",), inputs=("design.yaml", *rtl_files)),
-        # every model's score on every event: physics.json and the plots (waits for the baselines)
-        Stage("evaluate", ("evaluation",), ("thresholds", "baselines"), evaluate, modules=("trigger.physics.evaluate",),
-              outputs=("reports/physics.json",)),
+        # every model's score on every event: physics.json and the plots (in the background, once the baselines are done)
+        Stage("evaluate", ("evaluation",), ("thresholds", "baselines"), evaluate, background=True,
+              modules=("trigger.physics.evaluate",), outputs=("reports/physics.json",)),
     ]
     if not resources:
         stages = [s for s in stages if s.name != "resources"]
@@ -248,9 +241,6 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         """Run the stage (or start it, if it runs in the background) unless its stamp says it is up to date."""
         nonlocal warming
         visited.add(st.name)
-        for up in st.upstream:  # its key holds theirs: a background stage it reads must be done first
-            if up in pending:
-                finish(up)
         extra = {
             "data": lambda: fingerprint,
             "train": lambda: fingerprint,
@@ -278,16 +268,20 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             plan[st.name] = (f"reruns if the new RTL differs (the {st.started_by} stage reruns)" if starter.startswith("rerun")
                              else f"reruns ({why})")
             return
-        console.print(f"[yellow]==> {st.name}: rerunning ({why})[/]")
+        if old is not None or force:
+            console.print(f"[yellow]==> {st.name}: rerunning ({why})[/]")
         stamp.unlink(missing_ok=True)
         if st.name == "train":  # da4ml's kernels compile on the core training leaves (make setup no longer does it)
             warming = warm.in_background()
         elif st.name == "firmware" and warming is not None:
             warming.wait()
+        deps = [pending[up][2] for up in st.upstream if up in pending]  # background stages whose outputs it reads
         if st.background:
             console.print(f"[bold cyan]==> {st.name}[/] (in the background)")
-            pending[st.name] = (stamp, {"key": key, "parts": parts}, pool.submit(_timed, st.run))
+            pending[st.name] = (stamp, {"key": key, "parts": parts}, pool.submit(_after, deps, st.run))
             return
+        for d in deps:
+            d.result()
         with stage(st.name, stage_seconds):
             st.run()
         clear_words()  # words a stage read here are not kept for the next (train, evaluate, compare: own processes)
