@@ -38,7 +38,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@start=$$(date +%s); \
 	$(PYTHON) -m venv $(VENV) && \
 	$(BIN)/pip install -q --disable-pip-version-check $(UV) && \
-	$(BIN)/uv pip install -q --python $(BIN)/python $(BUILD_TOOLS) -r requirements.lock && \
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python $(BUILD_TOOLS) -r requirements.lock && \
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e . && \
 	echo "==> setup done in $$(( $$(date +%s) - start )) s"
 	@touch $@

@@ -155,10 +155,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
     def train():
         memory["train"] = run_isolated("train", cfg, build, root, rtl_events)
 
-    # Priorities once the RTL exists: yosys (one process, the longest) sets the end, so every other stage runs
-    # niced beside it, in a process of its own: the baselines and the full evaluation (for the reports only; AE +
-    # AXOL1TL v1 took ~3 of the train stage's ~4 minutes when they held up the design), compare and the cocotb
-    # pass. Without yosys (--no-resources) nothing is niced.
+    # Once the RTL exists every stage runs at once, each in a process of its own, so that both cores stay busy to
+    # the end: yosys (one process, the longest) at normal priority, since it sets the end; the others niced beside
+    # it: the baselines and the full evaluation (for the reports only; AE + AXOL1TL v1 took ~3 of the train stage's
+    # ~4 minutes when they held up the design), compare and the cocotb pass. Without yosys nothing is niced.
     low = 10 if resources else 0
 
     def baselines():
@@ -216,10 +216,10 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
         # the firmware stamp (not yet written then)
         Stage("resources", ("firmware",), (), synth, background=True, modules=("trigger.firmware.build",),
               outputs=("reports/resources.json",), inputs=rtl_files, started_by="firmware"),
-        Stage("compare", (), ("firmware",), compare, modules=("trigger.verify.compare",), sources=templates,
+        Stage("compare", (), ("firmware",), compare, background=True, modules=("trigger.verify.compare",), sources=templates,
               outputs=("reports/bit_accuracy.json",), inputs=("design.yaml", "hls/*.cpp", "hls/*.h", "hls/firmware/*.cpp", "hls/firmware/*.h", "hls/firmware/weights/*", *rtl_files)),
         # cocotb loads its test module by name, so it is named here beside the runner
-        Stage("sim", ("evaluation",), ("firmware",), quick_sim, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"),
+        Stage("sim", ("evaluation",), ("firmware",), quick_sim, background=True, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"),
               sources=templates, outputs=("reports/sim.json",), inputs=("design.yaml", *rtl_files)),
         # every model's score on every event: physics.json and the plots (in the background, once the baselines are done)
         Stage("evaluate", ("evaluation",), ("thresholds", "baselines"), evaluate, background=True,
