@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trigger.config import Config
-from trigger.firmware.verilator import apply_verilator_env, rtl_sha256, rtl_sources
+from trigger.firmware.verilator import apply_verilator_env, rtl_sha256
 from trigger.io_utils import write_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,29 +56,18 @@ def prepare_events(cfg: Config, build: Path, events: int, root: Path | None = No
     return path
 
 
-def build_verilator(sources: list[Path], top: str, build_dir: Path) -> None:
-    """The Verilated simulator cocotb runs, built as cocotb's runner builds it but with only the top level's
-    signals public (--public-depth 1): the runner always adds --public-flat-rw, which made every internal net of
-    the default design public (33 MB of C++, 200-760 s to compile here); the testbenches touch the top's ports
-    only (4 MB, ~30 s). Upstream gap: cocotb's runner has no option to leave that flag out."""
-    import os
-    import subprocess
-
+def build_simulator(build: Path, rtl: Path, ports: dict) -> Path:
+    """The Verilated simulator cocotb runs: cocotb's Verilator main linked against the RTL's shared model
+    (trigger/firmware/verilator.py: compare's harness links the same one; the top level's ports public, not every
+    internal net as cocotb's runner would make them)."""
     import cocotb_tools.config as cocotb_config
 
-    from trigger.firmware.verilator import verilator_env
+    from trigger.firmware.verilator import link_main, verilated_model
 
-    build_dir.mkdir(parents=True, exist_ok=True)
+    model = verilated_model(rtl, ports, build / "sim" / "verilator")
     libs = cocotb_config.libs_dir
-    cmd = ["verilator", "-cc", "--exe", "-Mdir", str(build_dir), "--top-module", top, "--vpi", "--public-depth", "1",
-           "--prefix", "Vtop", "-o", top, "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
-           "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O2", "--timescale", "1ns/1ps",
-           str(Path(cocotb_config.share_dir) / "lib" / "verilator" / "verilator.cpp"), *map(str, sources)]
-    env = verilator_env()
-    for step in (cmd, ["make", f"-j{os.cpu_count() or 1}", "-C", str(build_dir), "-f", "Vtop.mk"]):
-        r = subprocess.run(step, env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"building the cocotb simulator failed ({step[0]}):\n{(r.stdout + r.stderr)[-3000:]}")
+    main = Path(cocotb_config.share_dir) / "lib" / "verilator" / "verilator.cpp"
+    return link_main(model, main, model / ports["top"], ("-Wl,-rpath," + str(libs), f"-L{libs}", "-lcocotbvpi_verilator"))
 
 
 def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root: Path | None = None, input_file: str | None = None) -> dict:
@@ -87,15 +76,8 @@ def run_sim(cfg: Config, build: str | Path = "build", events: int = 10000, root:
     build = Path(build).resolve()
     ports = json.loads((build / "rtl" / "ports.json").read_text())
     apply_verilator_env()
-    sources = rtl_sources(build / "rtl", ports)
-    sim_build = build / "sim" / "verilator"
-    key = rtl_sha256(build / "rtl", ports)[:16] + "-public-depth-1"  # the build flags are part of what a build holds
-    stamp = sim_build / "rtl.hash"
-    if stamp.exists() and stamp.read_text() != key:
-        shutil.rmtree(sim_build)  # the RTL changed: rebuild from scratch
     t0 = time.perf_counter()
-    build_verilator(sources, ports["top"], sim_build)
-    stamp.write_text(key)
+    sim_build = build_simulator(build, build / "rtl", ports).parent
     build_s = time.perf_counter() - t0
     ev_path = prepare_events(cfg, build, events, root, input_file)
     results = build / "sim" / "results"

@@ -53,6 +53,21 @@ def peak_rss_mib(who: int) -> float:
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
+def own_peak_rss_mib() -> float:
+    """This process's own peak resident set since it started its program (VmHWM of /proc/self/status, kept by the
+    kernel). ru_maxrss is not that for a spawned process: Linux carries the forked parent's resident size across
+    exec, so every stage spawned from a large flow process read as at least that size."""
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return peak_rss_mib(resource.RUSAGE_SELF)
+
+
 def cgroup_peak_mib() -> float | None:
     """The memory cgroup's own peak (cgroup v2 memory.peak), where the kernel offers one."""
     try:
@@ -72,7 +87,7 @@ def _child(conn, nice: int, *args) -> None:
         _stage_call(*args)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
         msg = (exc, traceback.format_exc())
-    peak = {"peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
+    peak = {"peak_rss_mib": own_peak_rss_mib(), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
     try:
         conn.send((msg, peak))
     except Exception:  # an exception that does not pickle
@@ -111,12 +126,14 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, events: int, n
 
 def write_memory(path: Path, stages: dict) -> dict:
     """Peak memory as the kernel measured it (getrusage, not sampling): each isolated stage's process, this
-    process (data, firmware, the cocotb runner), its largest waited-for child (yosys, Verilator, g++, the
+    process (data report, firmware), its largest waited-for child (yosys, Verilator, g++, the
     stages' processes), and the cgroup's peak where there is one."""
     import resource
 
     out = {"stages": stages, "flow_process_peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF),
            "largest_child_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN), "cgroup_peak_mib": cgroup_peak_mib(),
-           "note": "ru_maxrss per process (MiB); stages reused from an earlier run keep that run's values"}
+           "note": "MiB, as the kernel counted them: each stage's own process by its VmHWM (peak since its program "
+                   "started), the flow's process and the largest child by ru_maxrss (a child's includes the resident size "
+                   "of the process it was forked from); stages reused from an earlier run keep that run's values"}
     write_json(path, out)
     return out

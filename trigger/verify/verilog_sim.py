@@ -1,14 +1,13 @@
 """The emitted Verilog itself, reset/valid wrapper included, simulated by Verilator for `trigger compare`.
 
 A C++ harness (trigger/templates/verilator/) clocks `trigger_top` one event per cycle and keeps what
-comes out with valid_out. It is built once per RTL (cached in BUILD/sim/harness under the RTL's hash);
-ports and field layout come from rtl/ports.json.
+comes out with valid_out. It is linked against the RTL's Verilated model, which the cocotb pass shares (both
+cached under the RTL's hash in BUILD/sim/); ports and field layout come from rtl/ports.json.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import numpy as np
 
 from trigger.firmware.templates import render_tree
 from trigger.verify.ports import pack_fields, unpack_port
-from trigger.firmware.verilator import rtl_sha256, rtl_sources, verilator_env, verilator_root
+from trigger.firmware.verilator import link_main, rtl_sha256, verilated_model
 
 
 def _chunks(width: int) -> int:
@@ -41,6 +40,8 @@ class VerilogSim:
         self.exe = self._build()
 
     def _build(self) -> Path:
+        """The harness linked against the RTL's shared Verilated model (BUILD/sim/verilator, which the cocotb pass
+        links its simulator against too), rebuilt when the RTL changed."""
         out = self.build / "sim" / "harness"
         exe = out / "trigger_harness"
         stamp = out / "rtl.sha256"
@@ -48,15 +49,13 @@ class VerilogSim:
             return exe
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        render_tree("verilator", out, {"TOP": self.ports["top"], "IN_CHUNKS": self.n_in, "MU_CHUNKS": self.n_mu,
+        render_tree("verilator", out, {"TOP": "top", "IN_CHUNKS": self.n_in, "MU_CHUNKS": self.n_mu,
                                        "SCORE_CHUNKS": self.n_score, "BITS_CHUNKS": self.n_bits, "LATENCY": self.ports["latency_cycles"]})
-        cmd = [str(verilator_root() / "bin" / "verilator"), "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-WIDTHEXPAND",
-               "-Wno-WIDTHTRUNC", "--top-module", self.ports["top"], "-Mdir", str(out / "obj"), "-o", str(exe),
-               "-j", str(min(os.cpu_count() or 1, 4)), *map(str, rtl_sources(self.rtl, self.ports)), str(out / "trigger_harness.cpp")]
-        res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env(), cwd=out)
-        if res.returncode != 0 or not exe.exists():
-            raise RuntimeError(f"Verilator could not build the harness of {self.rtl}:\n{(res.stdout + res.stderr)[-4000:]}")
-        shutil.rmtree(out / "obj", ignore_errors=True)
+        try:
+            model = verilated_model(self.rtl, self.ports, self.build / "sim" / "verilator")
+            link_main(model, out / "trigger_harness.cpp", exe)
+        except RuntimeError as exc:
+            raise RuntimeError(f"Verilator could not build the harness of {self.rtl}: {exc}") from None
         stamp.write_text(self.sha256)
         return exe
 
