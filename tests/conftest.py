@@ -28,6 +28,7 @@ def tiny(tmp_path_factory):
     return cfg, build, fw
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test`, `--dist loadgroup`): every test of the trained tiny flow runs in one process,
     which builds it once; the other tests go file by file (module fixtures built once)."""

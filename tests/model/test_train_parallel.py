@@ -35,6 +35,7 @@ def test_baselines_beside_the_trigger_equal_their_own_stage(tmp_path, monkeypatc
     monkeypatch.setattr(train_mod, "PARALLEL_BASELINES_EVENTS", (0, 10**9))  # beside it, even for the tiny sample
     train_mod.train(cfg, tmp_path / "parallel")
     assert submitted == ["_fit_ae", "_fit_v1"]
+    monkeypatch.setattr(train_mod, "PARALLEL_BASELINES_EVENTS", (0, 0))  # every fit in this process, one after another
     train_mod.train(cfg, tmp_path / "sequential", baselines=False)
     assert not (tmp_path / "sequential" / "model" / "ae_encoder.h5").exists()
     train_mod.train_baselines(cfg, tmp_path / "sequential")
