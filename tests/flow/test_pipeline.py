@@ -88,3 +88,66 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert plan["train"] == "reruns (changed: its configuration sections)", "a bit-width change must retrain"
     assert plan["baselines"] == "reruns (changed: its configuration sections, upstream train)"
     assert plan["data"] == "up to date"
+
+
+def test_an_isolated_stage_raises_its_own_error_here(tmp_path):
+    """train, evaluate and compare run in spawned processes (their memory goes back when they end); a failure
+    there comes back as the same exception, with the child's traceback attached."""
+    from emulator.model import EmulatorError
+    from trigger.flow.isolated import run_isolated
+    from trigger.flow.pipeline import ROOT
+
+    with pytest.raises(EmulatorError, match="design file not found") as info:
+        run_isolated("compare", load_config(None), tmp_path / "no_build", ROOT, 10)
+    assert "in the compare stage's process" in "".join(info.value.__notes__)
+    with pytest.raises(ValueError, match="no isolated stage 'yosys'"):
+        run_isolated("yosys", load_config(None), tmp_path / "no_build", ROOT, 10)
+
+
+def _tree(root, files: dict):
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def test_stage_keys_follow_the_imports(tmp_path):
+    """A stage's files are its modules' import closure (also imports inside functions, relative imports, parent
+    packages), and editing a module only the cocotb runner uses changes that stage's hash and no other."""
+    from trigger.flow.module_deps import project_files
+
+    _tree(tmp_path, {
+        "cocotb_tests/__init__.py": "", "cocotb_tests/runner.py": "def run():\n    from .tb import Driver\n",
+        "cocotb_tests/tb.py": "from emulator.bits import pack\nDriver = 1\n",
+        "emulator/__init__.py": "", "emulator/bits.py": "pack = 1\n", "emulator/unused.py": "",
+        "trigger/__init__.py": "", "trigger/firmware/__init__.py": "", "trigger/firmware/build.py": "import numpy\nfrom trigger import io_utils\n",
+        "trigger/io_utils.py": "",
+    })
+    sim = project_files(("cocotb_tests.runner",), tmp_path)
+    fw = project_files(("trigger.firmware.build",), tmp_path)
+    rel = lambda fs: sorted(f.relative_to(tmp_path).as_posix() for f in fs)  # noqa: E731
+    assert rel(sim) == ["cocotb_tests/__init__.py", "cocotb_tests/runner.py", "cocotb_tests/tb.py", "emulator/__init__.py", "emulator/bits.py"]
+    assert rel(fw) == ["trigger/__init__.py", "trigger/firmware/__init__.py", "trigger/firmware/build.py", "trigger/io_utils.py"]
+    with pytest.raises(ValueError, match="no project module named trigger.nothing"):
+        project_files(("trigger.nothing",), tmp_path)
+
+
+def test_the_real_stages_see_the_files_they_run(tmp_path, monkeypatch):
+    """The sim stage's key covers the cocotb helpers and the modules they use (compare, data, scoring), which the
+    hand-kept lists missed; the firmware stage's covers the graph, the interval analysis and the hazards, and no
+    cocotb file; an edit of cocotb_tests/tb.py changes the sim key only."""
+    import trigger.flow.pipeline as pl
+    from trigger.flow.pipeline import ROOT, Stage, sources_hash, stage_files
+
+    sim = Stage("sim", (), (), lambda: None, modules=("cocotb_tests.runner", "cocotb_tests.test_trigger"))
+    fw = Stage("firmware", (), (), lambda: None, modules=("trigger.firmware.build", "trigger.verify.hazards"))
+    sim_f = {f.relative_to(ROOT).as_posix() for f in stage_files(sim)}
+    fw_f = {f.relative_to(ROOT).as_posix() for f in stage_files(fw)}
+    assert {"cocotb_tests/tb.py", "trigger/verify/compare.py", "trigger/physics/scoring.py", "trigger/data/words.py"} <= sim_f
+    assert {"trigger/design/graph.py", "trigger/design/intervals.py", "trigger/verify/hazards.py", "trigger/firmware/rtl.py"} <= fw_f
+    assert not any(f.startswith("cocotb_tests/") for f in fw_f)
+    before = sources_hash(stage_files(sim)), sources_hash(stage_files(fw))
+    real_read = pl.Path.read_bytes
+    monkeypatch.setattr(pl.Path, "read_bytes", lambda self: real_read(self) + (b"# edited" if self.name == "tb.py" else b""))
+    after = sources_hash(stage_files(sim)), sources_hash(stage_files(fw))
+    assert after[0] != before[0] and after[1] == before[1]
