@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +45,6 @@ def rtl_sources(rtl: Path, ports: dict) -> list[Path]:
 
 def rtl_sha256(rtl: Path, ports: dict | None = None) -> str:
     """Hash of every Verilog source of the build (what a simulation or a synthesis of it checked)."""
-    import hashlib
     import json
 
     ports = ports or json.loads((Path(rtl) / "ports.json").read_text())
@@ -69,7 +70,8 @@ def lint_rtl(rtl: Path, ports: dict) -> dict:
 # compare's C++ harness and the cocotb simulator share one Verilated model of the RTL, compiled once: with --vpi and
 # the top level's ports public (cocotb needs them; the harness ignores them). Only the top's signals: cocotb's own
 # runner adds --public-flat-rw, which made every internal net public (33 MB of C++, 200-760 s to compile here).
-MODEL_ARGS = ("--cc", "--vpi", "--public-depth", "1", "--prefix", "Vtop", "-O2", "--timescale", "1ns/1ps",
+MODEL = "Vtop"  # the model's class, header and Makefile prefix (cocotb's Verilator main includes "Vtop.h")
+MODEL_ARGS = ("--cc", "--vpi", "--public-depth", "1", "--prefix", MODEL, "-O2", "--timescale", "1ns/1ps",
               "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC")
 
 
@@ -92,7 +94,7 @@ def _lock(model: Path):
 def _global_objects(model: Path) -> list[str]:
     """Verilator's runtime objects the model needs (VM_GLOBAL_* of its generated Makefile)."""
     names, take = [], False
-    for line in (model / "Vtop_classes.mk").read_text().splitlines():
+    for line in (model / f"{MODEL}_classes.mk").read_text().splitlines():
         if line.startswith("VM_GLOBAL_"):
             take = True
         elif take and line.startswith("  "):
@@ -105,9 +107,6 @@ def _global_objects(model: Path) -> list[str]:
 def verilated_model(rtl: Path, ports: dict, model: Path) -> Path:
     """The RTL verilated (MODEL_ARGS) and its C++ compiled into `model` (Vtop__ALL.a and Verilator's runtime
     objects), kept while the RTL's sources, these flags and the C++ flags are unchanged."""
-    import hashlib
-    import shutil
-
     key = rtl_sha256(rtl, ports)[:16] + "-" + hashlib.sha256(" ".join((*MODEL_ARGS, VERILATOR_MAKEFLAGS)).encode()).hexdigest()[:8]
     stamp = model / "model.key"
     with _lock(model):
@@ -117,7 +116,7 @@ def verilated_model(rtl: Path, ports: dict, model: Path) -> Path:
         model.mkdir(parents=True)
         _run([str(verilator_root() / "bin" / "verilator"), *MODEL_ARGS, "--top-module", ports["top"], "-Mdir", str(model),
               *map(str, rtl_sources(rtl, ports))], "verilating the RTL")
-        _run(["make", f"-j{min(os.cpu_count() or 1, 4)}", "-C", str(model), "-f", "Vtop.mk", "Vtop__ALL.a", *_global_objects(model)],
+        _run(["make", f"-j{min(os.cpu_count() or 1, 4)}", "-C", str(model), "-f", f"{MODEL}.mk", f"{MODEL}__ALL.a", *_global_objects(model)],
              "compiling the Verilated model")
         stamp.write_text(key)
     return model
@@ -125,13 +124,11 @@ def verilated_model(rtl: Path, ports: dict, model: Path) -> Path:
 
 def link_main(model: Path, main_cpp: Path, exe: Path, ldflags: tuple[str, ...] = ()) -> Path:
     """A main program (its .cpp compiled by the model's own Makefile rules, so with its flags) linked with the model."""
-    import shutil
-
     obj = f"{main_cpp.stem}.o"
     with _lock(model):
         (model / obj).unlink(missing_ok=True)
         shutil.copyfile(main_cpp, model / main_cpp.name)  # the Makefile's %.o: %.cpp rule looks beside it
-        _run(["make", "-C", str(model), "-f", "Vtop.mk", obj], f"compiling {main_cpp.name}")
-        _run([os.environ.get("CXX", "g++"), obj, "Vtop__ALL.a", *_global_objects(model), *ldflags, "-pthread", "-o",
+        _run(["make", "-C", str(model), "-f", f"{MODEL}.mk", obj], f"compiling {main_cpp.name}")
+        _run([os.environ.get("CXX", "g++"), obj, f"{MODEL}__ALL.a", *_global_objects(model), *ldflags, "-pthread", "-o",
               str(Path(exe).resolve())], f"linking {Path(exe).name}", cwd=model)
     return Path(exe)

@@ -17,7 +17,7 @@ import numpy as np
 
 from trigger.firmware.templates import render_tree
 from trigger.verify.ports import pack_fields, unpack_port
-from trigger.firmware.verilator import link_main, rtl_sha256, verilated_model
+from trigger.firmware.verilator import MODEL, link_main, rtl_sha256, verilated_model
 
 
 def _chunks(width: int) -> int:
@@ -49,7 +49,7 @@ class VerilogSim:
             return exe
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        render_tree("verilator", out, {"TOP": "top", "IN_CHUNKS": self.n_in, "MU_CHUNKS": self.n_mu,
+        render_tree("verilator", out, {"MODEL": MODEL, "IN_CHUNKS": self.n_in, "MU_CHUNKS": self.n_mu,
                                        "SCORE_CHUNKS": self.n_score, "BITS_CHUNKS": self.n_bits, "LATENCY": self.ports["latency_cycles"]})
         try:
             model = verilated_model(self.rtl, self.ports, self.build / "sim" / "verilator")

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "V{{TOP}}.h"
+#include "{{MODEL}}.h"
 #include "verilated.h"
 
 template <typename T> static void put(T &port, const uint32_t *c, int n) {
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     }
     std::fclose(f);
     VerilatedContext ctx;
-    V{{TOP}} top(&ctx);
+    {{MODEL}} top(&ctx);
     auto tick = [&]() {
         top.clk = 0;
         top.eval();
