@@ -267,9 +267,11 @@ def render_summary(s: dict, rates: list[str]) -> str:
     L += [f"- {k}: {v:.1f}" for k, v in s["timing"].items()]
     mem = s.get("memory") or {}
     if mem:
-        L += ["", "## Peak memory (the kernel's ru_maxrss per process, MiB)", ""]
-        L += [f"- {k} (its own process): {v['peak_rss_mib']:,.0f}" for k, v in mem.get("stages", {}).items()]
+        L += ["", "## Peak memory and CPU (the kernel's counts per process: peak resident MiB, CPU seconds)", ""]
+        L += [f"- {k} (its own process): {v['peak_rss_mib']:,.0f} MiB" + (f", {v['cpu_seconds']:,.0f} CPU s" if "cpu_seconds" in v else "")
+              for k, v in mem.get("stages", {}).items()]
         L += [f"- the flow's process: {mem['flow_process_peak_rss_mib']:,.0f}; largest child process: {mem['largest_child_peak_rss_mib']:,.0f}"
-              + (f"; cgroup peak: {mem['cgroup_peak_mib']:,.0f}" if mem.get("cgroup_peak_mib") else "")]
+              + (f"; cgroup peak: {mem['cgroup_peak_mib']:,.0f}" if mem.get("cgroup_peak_mib") else "")
+              + (f"; the whole flow's CPU: {mem['flow_cpu_seconds']:,.0f} s" if "flow_cpu_seconds" in mem else "")]
     L += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in s["versions"].items()]
     return "\n".join(L) + "\n"

@@ -28,6 +28,9 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     isolated = ("train", "baselines", "thresholds", "evaluate", "compare")
     assert all(mem["stages"][s]["peak_rss_mib"] > 50 for s in isolated), mem
     assert mem["largest_child_peak_rss_mib"] >= max(mem["stages"][s]["peak_rss_mib"] for s in isolated)
+    # CPU seconds by the kernel: every stage's process is a waited-for child of the flow, so the flow's total holds them
+    assert all(mem["stages"][s]["cpu_seconds"] > 0 for s in isolated), mem
+    assert mem["flow_cpu_seconds"] >= sum(v["cpu_seconds"] for v in mem["stages"].values()), mem
 
     flow = dict(resources=False, rtl_events=3_000, sim_events=0)
     again = run_flow(cfg, build, **flow)["stage_seconds_this_run"]

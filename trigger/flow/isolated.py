@@ -68,6 +68,14 @@ def own_peak_rss_mib() -> float:
     return peak_rss_mib(resource.RUSAGE_SELF)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its waited-for children (g++, Verilator, yosys), as the
+    kernel counted it: on 2 cores the flow is CPU-bound, so this, not the wall time, says what a stage costs."""
+    import resource
+
+    return round(sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))), 1)
+
+
 def cgroup_peak_mib() -> float | None:
     """The memory cgroup's own peak (cgroup v2 memory.peak), where the kernel offers one."""
     try:
@@ -87,7 +95,8 @@ def _child(conn, nice: int, *args) -> None:
         _stage_call(*args)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
         msg = (exc, traceback.format_exc())
-    peak = {"peak_rss_mib": own_peak_rss_mib(), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN)}
+    peak = {"peak_rss_mib": own_peak_rss_mib(), "children_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
+            "cpu_seconds": cpu_seconds()}
     try:
         conn.send((msg, peak))
     except Exception:  # an exception that does not pickle
@@ -127,12 +136,13 @@ def run_isolated(name: str, cfg: Config, build: Path, root: Path, events: int, n
 def write_memory(path: Path, stages: dict) -> dict:
     """Peak memory as the kernel measured it (getrusage, not sampling): each isolated stage's process, this
     process (data report, firmware), its largest waited-for child (yosys, Verilator, g++, the
-    stages' processes), and the cgroup's peak where there is one."""
+    stages' processes), and the cgroup's peak where there is one; beside them CPU seconds (user + system, of the process
+    and its waited-for children)."""
     import resource
 
-    out = {"stages": stages, "flow_process_peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF),
+    out = {"stages": stages, "flow_process_peak_rss_mib": peak_rss_mib(resource.RUSAGE_SELF), "flow_cpu_seconds": cpu_seconds(),
            "largest_child_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN), "cgroup_peak_mib": cgroup_peak_mib(),
-           "note": "MiB, as the kernel counted them: each stage's own process by its VmHWM (peak since its program "
+           "note": "MiB and CPU seconds, as the kernel counted them: each stage's own process by its VmHWM (peak since its program "
                    "started), the flow's process and the largest child by ru_maxrss (a child's includes the resident size "
                    "of the process it was forked from); stages reused from an earlier run keep that run's values"}
     write_json(path, out)
