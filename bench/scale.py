@@ -142,6 +142,8 @@ def main(argv=None):
                                 "events_per_second": round(events[k] / v) if events.get(k) and v else None}
                             for k, v in timing.items()}
         result["events"] = events["detail"]
+        # each stage's own peak and CPU as the kernel counted them (memory.json), beside the sampled sums above
+        result["kernel_memory"] = json.loads((args.build / "reports" / "memory.json").read_text())
     from trigger.io_utils import write_json
 
     write_json(args.out, result)

@@ -37,20 +37,20 @@ def test_flow_reuses_and_reruns_only_what_changed(tmp_path):
     assert all(again[s] == 0.0 for s in ("data", "train", "baselines", "thresholds", "evaluate", "firmware", "compare"))
     assert set(run_flow(cfg, build, dry_run=True, **flow)["plan"].values()) == {"up to date"}
 
-    # an output a stage owns is gone (evaluate's) and a source file another stage runs changed (compare's): the
-    # dry run names those two, with the reason, and the real run reruns exactly them
-    (build / "reports" / "physics.json").unlink()
+    # an output a stage owns is gone (the data report's) and a source file another stage runs changed (compare's):
+    # the dry run names those two, with the reason, and the real run reruns exactly them
+    (build / "reports" / "data.json").unlink()
     import trigger.flow.pipeline as pl
 
     real = pl.sources_hash
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pl, "sources_hash", lambda files: real(files) + ("x" if any(f.name == "compare.py" for f in files) else ""))
         plan = run_flow(cfg, build, dry_run=True, **flow)["plan"]
-        assert plan.pop("evaluate") == "reruns (reports/physics.json missing)"
+        assert plan.pop("data") == "reruns (reports/data.json missing)"
         assert plan.pop("compare") == "reruns (changed: the tool's source it runs)"
         assert set(plan.values()) == {"up to date"}, plan
         again = run_flow(cfg, build, **flow)["stage_seconds_this_run"]
-    assert {s for s, t in again.items() if t > 0} == {"evaluate", "compare", "summary"}
+    assert {s for s, t in again.items() if t > 0} == {"data", "compare", "summary"}
 
     # the summary shows only reports of the current RTL: one made from other RTL is named, not shown
     bits = json.loads((build / "reports" / "bit_accuracy.json").read_text())

@@ -262,8 +262,10 @@ def compile_csim(out: Path) -> Path:
     wdir.mkdir()
     for name, text in header_weights(out).items():
         (wdir / f"{name}.txt").write_text(text + "\n")
+    # -O1: the default design's C simulation compiles in 9.4 s instead of 13.4 s (-O2) and runs as fast (11.7 s per
+    # 100k events either way; -O0 takes 285 s), with identical outputs
     cmd = [
-        os.environ.get("CXX", "g++"), "-O2", "-std=c++14", "-fPIC", "-shared", "-fno-strict-aliasing",
+        os.environ.get("CXX", "g++"), "-O1", "-std=c++14", "-fPIC", "-shared", "-fno-strict-aliasing",
         "-I", str(out / "firmware"), "-I", str(out / "firmware" / "ap_types"),
         f'-DWEIGHTS_DIR="{wdir.resolve()}"',
         str(out / "trigger_csim.cpp"), str(out / "trigger_top.cpp"), str(out / "firmware" / f"{PROJECT}.cpp"),

@@ -252,6 +252,13 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
 
 def trace(design: Design):
     """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits..."""
+    from trigger.firmware.warm import kernels_ready
+
+    with kernels_ready():  # da4ml's kernels may be compiling in another process: wait, then load them
+        return _trace(design)
+
+
+def _trace(design: Design):
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.design.intervals import analyse

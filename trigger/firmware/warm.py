@@ -1,18 +1,62 @@
 """`python -m trigger.firmware.warm`: compile da4ml's numba kernels once, at set-up, into numba's on-disk cache.
 
 da4ml's solver functions are numba-compiled with cache=True: the first call in a fresh environment compiles them
-(about two minutes on 2 cores), every later process loads them. `make setup` runs this so that neither the first
-`trigger firmware` nor each test process pays for it. The tiny design below exercises the same kernels (they
-are compiled per argument type, and every design calls them with the same types).
+(about two minutes on 2 cores), every later process loads them. `make test` and `make bench` run this (and `trigger
+run` beside training) so that neither the first `trigger firmware` nor each test process pays for it. The tiny design below exercises the same kernels (they
+are compiled per argument type, and every design calls them with the same types). While it compiles it holds a
+lock that every trace (`kernels_ready`) waits on, so `make test` runs it beside the tests that need no RTL.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+_holding = False  # this process compiles the kernels (main() below): its own trace must not wait for itself
+
+
+def _lock_file(mode: str):
+    """The lock beside numba's cache of da4ml's kernels (None where it cannot be written: then nobody waits)."""
+    spec = importlib.util.find_spec("da4ml")  # found, not imported: main() takes the lock before anything heavy
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "__pycache__" / "trigger-numba-warm.lock"
+    try:
+        path.parent.mkdir(exist_ok=True)
+        return open(path, mode)
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _locked(exclusive: bool):
+    import fcntl
+
+    f = _lock_file("a")
+    try:
+        if f is not None:
+            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        if f is not None:
+            f.close()
+
+
+@contextlib.contextmanager
+def kernels_ready():
+    """Wait while another process (`python -m trigger.firmware.warm`, which `make test` starts beside the tests)
+    compiles da4ml's kernels, then load them from numba's cache instead of compiling them a second time here."""
+    if _holding:
+        yield
+        return
+    with _locked(exclusive=False):
+        yield
 
 
 def tiny_design():
@@ -39,11 +83,16 @@ def in_background() -> subprocess.Popen:
 
 
 def main() -> None:
-    from trigger.firmware.rtl import trace
+    # run as `python -m`, this file is __main__; the trace below asks the module trigger.firmware.warm
+    from trigger.firmware import warm
 
-    t = time.perf_counter()
-    trace(tiny_design())
-    print(f"da4ml's numba kernels ready ({time.perf_counter() - t:.0f} s)")
+    with _locked(exclusive=True):  # every trace elsewhere waits for this one
+        warm._holding = True
+        from trigger.firmware.rtl import trace
+
+        t = time.perf_counter()
+        trace(tiny_design())
+        print(f"da4ml's numba kernels ready ({time.perf_counter() - t:.0f} s)")
 
 
 if __name__ == "__main__":
