@@ -13,6 +13,7 @@ import numpy as np
 from trigger.config import Config
 from trigger.design import Design
 from trigger.firmware.templates import render_tree
+from trigger.firmware.warm import kernels_ready
 from trigger.design.fixed import FixedType, Overflow, Rounding
 
 TOP = "trigger_core"  # da4ml's pipelined core
@@ -39,8 +40,7 @@ def _round_step(v, t: FixedType):
     """v plus the correction that makes truncation to t's LSB round as t.rounding says (da4ml truncates or rounds
     half up only): half an LSB, minus one input step where ties go down, plus a step back where the sign or the
     kept LSB says so. Built from additions, the sign bit and one narrow slice: exact at any width."""
-    f = t.frac
-    fv = v.kif[2]
+    f, fv = t.frac, v.kif[2]
     if fv <= f or t.rounding is Rounding.TRN:
         return v
     step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
@@ -250,15 +250,9 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
     raise ValueError(f"node {n.name!r}: the RTL generator cannot build a {n.op!r} node")
 
 
+@kernels_ready()  # da4ml's kernels may be compiling in another process (the warm-up): wait, then load them
 def trace(design: Design):
     """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits..."""
-    from trigger.firmware.warm import kernels_ready
-
-    with kernels_ready():  # da4ml's kernels may be compiling in another process: wait, then load them
-        return _trace(design)
-
-
-def _trace(design: Design):
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.design.intervals import analyse
