@@ -1,5 +1,5 @@
-"""The numba warm-up's lock: a trace waits while another process compiles da4ml's kernels (make test runs the
-warm-up beside the tests), and goes on once it is done."""
+"""The numba warm-up's lock: a trace waits while another process compiles da4ml's kernels (`trigger run` starts
+the warm-up beside training), and goes on once it is done."""
 
 import fcntl
 import threading

@@ -4,7 +4,8 @@ da4ml's solver functions are numba-compiled with cache=True: the first call in a
 (about two minutes on 2 cores), every later process loads them. `make test` and `make bench` run this (and `trigger
 run` beside training) so that neither the first `trigger firmware` nor each test process pays for it. The tiny design below exercises the same kernels (they
 are compiled per argument type, and every design calls them with the same types). While it compiles it holds a
-lock that every trace (`kernels_ready`) waits on, so `make test` runs it beside the tests that need no RTL.
+lock that every trace (`kernels_ready`) waits on: a firmware build started meanwhile loads what it compiled
+instead of compiling the same kernels a second time.
 """
 
 from __future__ import annotations
