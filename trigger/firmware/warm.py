@@ -1,11 +1,11 @@
-"""`python -m trigger.firmware.warm`: compile da4ml's numba kernels once, at set-up, into numba's on-disk cache.
+"""`python -m trigger.firmware.warm`: compile da4ml's numba kernels once into numba's on-disk cache.
 
 da4ml's solver functions are numba-compiled with cache=True: the first call in a fresh environment compiles them
-(about two minutes on 2 cores), every later process loads them. `make test` and `make bench` run this (and `trigger
-run` beside training) so that neither the first `trigger firmware` nor each test process pays for it. The tiny design below exercises the same kernels (they
-are compiled per argument type, and every design calls them with the same types). While it compiles it holds a
-lock that every trace (`kernels_ready`) waits on: a firmware build started meanwhile loads what it compiled
-instead of compiling the same kernels a second time.
+(about two minutes on 2 cores), every later process loads them. `make test` and `make bench` run this first, and
+`trigger run` beside training, so that neither the first `trigger firmware` nor each test process pays for it. The
+tiny design below exercises the same kernels (they are compiled per argument type, and every design calls them with
+the same types). While it compiles it holds a lock that every trace (`kernels_ready`) waits on: a firmware build
+started meanwhile loads what it compiled instead of compiling the same kernels a second time.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def _locked(exclusive: bool):
 
 @contextlib.contextmanager
 def kernels_ready():
-    """Wait while another process (`python -m trigger.firmware.warm`, which `make test` starts beside the tests)
-    compiles da4ml's kernels, then load them from numba's cache instead of compiling them a second time here."""
+    """Wait while another process (`python -m trigger.firmware.warm`, e.g. the one `trigger run` starts beside
+    training) compiles da4ml's kernels, then load them from numba's cache instead of compiling them a second time."""
     if _holding:
         yield
         return
