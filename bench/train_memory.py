@@ -12,11 +12,12 @@ from pathlib import Path
 
 
 def _mem() -> dict:
-    d = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(("VmHWM", "VmRSS")):
-            d[line.split(":")[0]] = round(int(line.split()[1]) / 2**20, 2)
-    return {"peak_gib": d.get("VmHWM"), "resident_gib": d.get("VmRSS")}
+    """The peak as memory.json counts a stage's (the kernel's VmHWM), and the resident size now."""
+    import psutil
+
+    from trigger.flow.isolated import own_peak_rss_mib
+
+    return {"peak_gib": round(own_peak_rss_mib() / 1024, 2), "resident_gib": round(psutil.Process().memory_info().rss / 2**30, 2)}
 
 
 def main(argv=None) -> int:

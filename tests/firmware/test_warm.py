@@ -8,7 +8,7 @@ from trigger.firmware import warm
 
 
 def test_a_trace_waits_for_the_warm_up_then_goes_on():
-    f = warm._lock_file("a")
+    f = warm._lock_file()
     assert f is not None, "the lock beside da4ml's numba cache cannot be written in this environment"
     entered = threading.Event()
 

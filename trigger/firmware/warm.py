@@ -22,7 +22,7 @@ import numpy as np
 _holding = False  # this process compiles the kernels (main() below): its own trace must not wait for itself
 
 
-def _lock_file(mode: str):
+def _lock_file():
     """The lock beside numba's cache of da4ml's kernels (None where it cannot be written: then nobody waits)."""
     spec = importlib.util.find_spec("da4ml")  # found, not imported: main() takes the lock before anything heavy
     if spec is None or spec.origin is None:
@@ -30,7 +30,7 @@ def _lock_file(mode: str):
     path = Path(spec.origin).parent / "__pycache__" / "trigger-numba-warm.lock"
     try:
         path.parent.mkdir(exist_ok=True)
-        return open(path, mode)
+        return open(path, "a")
     except OSError:
         return None
 
@@ -39,7 +39,7 @@ def _lock_file(mode: str):
 def _locked(exclusive: bool):
     import fcntl
 
-    f = _lock_file("a")
+    f = _lock_file()
     try:
         if f is not None:
             fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

@@ -186,7 +186,7 @@ def _prepare(cfg: Config, root: Path | None) -> Prepared:
     tr = load_background(cfg, "train", root, max_events=t.max_events, seed=t.seed)
     va = load_background(cfg, "val", root, max_events=val_cap, seed=t.seed)
     # the splits are copies: the files' words (1.5 GB for ADC2021's background) need not stay for the fits
-    # (13.45M events, 2M sample: the baselines stage's peak 5.53 -> 4.89 GiB, 3.1 -> 1.4 GiB while fitting)
+    # (13.45M events, 2M sample: the baselines stage's set-up peak 5.53 -> 3.90 GiB, 3.1 -> 1.4 GiB while fitting)
     clear_words()
     arch = trigger_arch(cfg)
     sc = cfg.model.scaling
