@@ -48,7 +48,7 @@ $(STAMP): requirements.lock pyproject.toml
 	echo "==> setup done in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
-# da4ml's numba kernels, compiled once into numba's on-disk cache (about 2 min); `trigger run` compiles them beside
+# da4ml's numba kernels, compiled once into numba's on-disk cache (about 100 s); `trigger run` compiles them beside
 # training instead, so `make firmware` does not wait for it
 warm: $(WARM)
 

@@ -42,7 +42,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
 
     # the RTL first: `trigger run` starts yosys on it (after_rtl) while the C simulation compiles
     t = time.perf_counter()
-    console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~2 minutes)")
+    console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~100 s)")
     _, comb = trace(design)
     ports = write_rtl(cfg, design, build / "rtl", comb)
     timings["rtl"] = time.perf_counter() - t

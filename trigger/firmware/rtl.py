@@ -12,6 +12,7 @@ import numpy as np
 
 from trigger.config import Config
 from trigger.design import Design
+from trigger.firmware.cmvm import matmul
 from trigger.firmware.templates import render_tree
 from trigger.firmware.warm import kernels_ready
 from trigger.design.fixed import FixedType, Overflow, Rounding
@@ -182,9 +183,8 @@ def _dense(x, n, proof):
     acc = n.accum_type
     w = n.weight.astype(np.float64) * n.weight_type.lsb
     b = n.bias.astype(np.float64) * n.bias_type.lsb
-    if proof.summed:
-        y = x @ w + b
-        y = elements(y)
+    if proof.summed:  # one CMVM: da4ml's x @ w, its search run by cmvm.py (not compiling da4ml's parallel solve)
+        y = [v + float(bj) for v, bj in zip(elements(x @ w) if x.collapsed else matmul(elements(x), w), b)]
         if not proof.acc_never_overflows:
             y = [cast(v, acc) for v in y]
     else:

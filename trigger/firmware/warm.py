@@ -1,7 +1,7 @@
 """`python -m trigger.firmware.warm`: compile da4ml's numba kernels once into numba's on-disk cache.
 
 da4ml's solver functions are numba-compiled with cache=True: the first call in a fresh environment compiles them
-(about two minutes on 2 cores), every later process loads them. `make test` and `make bench` run this first, and
+(about 100 s on 2 cores), every later process loads them. `make test` and `make bench` run this first, and
 `trigger run` beside training, so that neither the first `trigger firmware` nor each test process pays for it. The
 tiny design below exercises the same kernels (they are compiled per argument type, and every design calls them with
 the same types). While it compiles it holds a lock that every trace (`kernels_ready`) waits on: a firmware build
