@@ -263,15 +263,16 @@ def compile_csim(out: Path) -> Path:
     for name, text in header_weights(out).items():
         (wdir / f"{name}.txt").write_text(text + "\n")
     # -O1: the default design's C simulation compiles in 9.4 s instead of 13.4 s (-O2) and runs as fast (11.7 s per
-    # 100k events either way; -O0 takes 285 s), with identical outputs
+    # 100k events either way; -O0 takes 285 s), with identical outputs. One translation unit that includes the three
+    # sources (fed on stdin): ap_types and nnet_utils are parsed once, not three times (7.4 s of CPU against 10.8 s)
+    sources = [out / "trigger_csim.cpp", out / "trigger_top.cpp", out / "firmware" / f"{PROJECT}.cpp"]
+    unity = "".join(f'#include "{src.resolve()}"\n' for src in sources)
     cmd = [
         os.environ.get("CXX", "g++"), "-O1", "-std=c++14", "-fPIC", "-shared", "-fno-strict-aliasing",
         "-I", str(out / "firmware"), "-I", str(out / "firmware" / "ap_types"),
-        f'-DWEIGHTS_DIR="{wdir.resolve()}"',
-        str(out / "trigger_csim.cpp"), str(out / "trigger_top.cpp"), str(out / "firmware" / f"{PROJECT}.cpp"),
-        "-o", str(lib),
+        f'-DWEIGHTS_DIR="{wdir.resolve()}"', "-x", "c++", "-", "-o", str(lib),
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, input=unity, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"g++ failed to compile the C simulation:\n{res.stderr[-4000:]}")
     return lib
