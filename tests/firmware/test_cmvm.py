@@ -47,3 +47,16 @@ def test_search_picks_solves_pipeline():
     assert out["same"] == out["trials"] == 24
     assert out["tie_differs"] > 0, "no tie with different pipelines among the kernels: the tie rule is untested"
     assert out["last_on_tie_same"] == 0
+
+
+def test_trace_never_calls_solve():
+    """An RTL build goes through cmvm.py: da4ml's parallel solve is neither compiled nor loaded (its dispatcher holds
+    no signature), jit_solve is."""
+    from da4ml.cmvm.api import jit_solve, solve
+
+    from trigger.firmware.rtl import trace
+    from trigger.firmware.warm import tiny_design
+
+    trace(tiny_design())
+    assert jit_solve.signatures, "the tiny design did not reach da4ml's CMVM: the test checks nothing"
+    assert not solve.signatures
