@@ -46,7 +46,8 @@ def random_graph(seed: int) -> dict:
         {"name": "merge", "op": merge, "inputs": ["lin", "skip"], "type": _t(rng, True, 12, mode(8))},
     ]
     if seed % 2:
-        nodes.append({"name": "score", "op": "dot", "inputs": ["merge", "lin"], "accum_type": _t(rng, True, 16, mode(9)), "type": _t(rng, True, 12, mode(10))})
+        other = "merge" if seed % 4 == 3 else "lin"  # a dot of a tensor with itself: squares, as v5's score
+        nodes.append({"name": "score", "op": "dot", "inputs": ["merge", other], "accum_type": _t(rng, True, 16, mode(9)), "type": _t(rng, True, 12, mode(10))})
     else:
         nodes += [{"name": "sq", "op": "square", "input": "merge", "type": _t(rng, False, 12, mode(9))},
                   {"name": "score", "op": "sum", "input": "sq", "type": _t(rng, False, 10, mode(10))}]

@@ -253,6 +253,9 @@ class EvaluationConfig(Strict):
     # (ap_ufixed<18,14>) x 16, so 0.0625 keeps every threshold expressible in a CMS menu (`trigger export cmssw`);
     # null: the score's own LSB
     threshold_lsb: Optional[float] = 0.0625
+    # physics.json's `families` section: every family side by side, read from this bench.scan results file
+    # (relative to the working directory; null: left out). Only runs on this build's data and rates are shown.
+    families_scan: Optional[str] = "bench/results/family_scan.json"
 
     @field_validator("threshold_lsb")
     @classmethod
@@ -291,7 +294,8 @@ class FirmwareConfig(Strict):
     # da4ml's estimated combinational delay per pipeline stage; null: spread the logic over every
     # clock cycle that the latency budget allows (the most registers, the most timing slack)
     latency_cutoff: PositiveFloat | None = None
-    # the score's squares are the only variable-by-variable products: DSP blocks, or LUTs only
+    # variable-by-variable products (the squares, a graph's dot and multiply): DSP blocks, or LUTs only; with lut
+    # a value times itself is built from adders (trigger/firmware/traced_ops.py: square)
     square_in: Literal["dsp", "lut"] = "dsp"
     # yosys synth_xilinx families for the resource report: xcup UltraScale+, xcu UltraScale, xc7 7-series (Virtex-7)
     synth_families: list[Literal["xcup", "xcu", "xc7"]] = ["xcup"]

@@ -120,6 +120,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
         "stream_rate_note": phys.get("stream_rate_note"),
         "physics": physics,
         "thresholds": phys.get("thresholds"),
+        "families": phys.get("families"),
         "stream_rate_khz": phys.get("stream_rate_khz"),
         "bit_accuracy": {
             "events": bits.get("events"),
@@ -189,6 +190,29 @@ def _sim_lines(sim: dict) -> list[str]:
     return lines
 
 
+def _families_lines(fam: dict | None, rate: str) -> list[str]:
+    """physics.json's `families` section as a table: min-max over each scan point's seeds."""
+    if not fam:
+        return []
+    L = ["", "## Model families side by side", ""]
+    if not fam.get("included"):
+        return L + [f"Not shown: {fam.get('reason')}."]
+    pts = fam["points"]
+    sigs = list(next(iter(pts.values()))["auc"])
+    span = lambda v, k=1, d=2: f"{k * v[0]:.{d}f}-{k * v[1]:.{d}f}"  # noqa: E731
+    L += [f"From `{fam['source']}`, {fam['note']}; this build: `{fam['this_build_family']}`. Min-max over seeds.", "",
+          "| point | family | seeds | " + " | ".join(f"{s} AUC / eff @ {rate} kHz %" for s in sigs)
+          + f" | rate @ {rate} kHz, independent split | da4ml LUT estimate (squares from adders, no DSP) | training [s] |",
+          "|---|---|---|" + "---|" * (len(sigs) + 3)]
+    for name, p in pts.items():
+        ind, cost = p.get("independent_rate_khz", {}).get(rate), p.get("da4ml_lut_estimate")
+        L.append(f"| {name} | {p['family']} | {len(p['seeds'])} | "
+                 + " | ".join(f"{span(p['auc'][s])} / {span(p['efficiency'][rate][s], 100, 1)}" for s in sigs)
+                 + f" | {span(ind) if ind else 'not measured'} | {span(cost, 1, 0) if cost else 'not measured'} | "
+                 f"{span(p['training_seconds'], 1, 0)} |")
+    return L
+
+
 # long: the summary page top to bottom, one block per section
 def render_summary(s: dict, rates: list[str]) -> str:
     f = s["firmware"]
@@ -244,6 +268,7 @@ def render_summary(s: dict, rates: list[str]) -> str:
     for sig, p in s["physics"].items():
         for name, b in p["baselines"].items():
             L.append(f"| {sig} | {name} | {b['auc']:.3f} | {_pct(b['efficiency'][rates[0]])} |")
+    L += _families_lines(s.get("families"), rates[0])
     L += ["", "## Thresholds", "", "Chosen on the background test split; their rates checked on the independent validation split "
           "(uncertainties: sqrt(sum of squared weights) of the passing events).", "",
           "| target [kHz] | threshold (float) | threshold (integer, score LSBs) | rate on the test split [kHz] | rate on the independent split [kHz] |",

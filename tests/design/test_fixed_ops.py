@@ -83,12 +83,12 @@ def rtl_casts(tmp: Path, cases) -> list[np.ndarray]:
     from da4ml.codegen import VerilogModel
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
-    from trigger.firmware.rtl import _kif, cast as rtl_cast
+    from trigger.firmware.rtl import kif, cast as rtl_cast
     from trigger.firmware.verilator import apply_verilator_env
 
     inp = FixedVariableArrayInput(len(cases), hwconf=HWConfig(1, -1, -1))
-    kif = np.array([_kif(s) for s, _ in cases])
-    x = inp.quantize(kif[:, 0], kif[:, 1], kif[:, 2])
+    kifs = np.array([kif(s) for s, _ in cases])
+    x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
     outs = [rtl_cast(v, d) for v, (_, d) in zip(np.ravel(x._vars), cases)]
     comb = comb_trace(inp, outs)
     apply_verilator_env()
@@ -225,7 +225,7 @@ def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
 
 def test_wide_casts_bit_exact_in_all_three(tmp_path):
     """Rounding and saturating casts of values past 30 bits, which da4ml 0.5.2's own SAT gets wrong: the RTL
-    builds them from other operations (trigger/firmware/rtl.py); emulator == C++ == Verilog."""
+    builds them from other operations (trigger/firmware/traced_ops.py); emulator == C++ == Verilog."""
     cases, raws = _wide_cases()
     emu = [cast(r, s.frac, d) for r, (s, d) in zip(raws, cases)]
     cpp = cpp_casts(tmp_path, cases, raws)
@@ -252,14 +252,14 @@ def test_constant_casts_every_mode():
     constant into an unsigned type wraps modulo twice the range."""
     from da4ml.trace import FixedVariableArrayInput, HWConfig
 
-    from trigger.firmware.rtl import _const, cast as rtl_cast
+    from trigger.firmware.rtl import const, cast as rtl_cast
 
     like = FixedVariableArrayInput(1, hwconf=HWConfig(1, -1, -1)).quantize(np.array([1]), np.array([3]), np.array([2]))._vars[0]
     raws = np.arange(-70, 71)  # values raw / 8: ties, both signs, past every target below
     for r, o in itertools.product(Rounding, Overflow):
         for d in (FixedType(5, 3, False, r, o), FixedType(5, 3, True, r, o)):
             want = cast(raws, 3, d)
-            got = [int(round(float(rtl_cast(_const(x / 8, like), d).low) * 2**d.frac)) for x in raws]
+            got = [int(round(float(rtl_cast(const(x / 8, like), d).low) * 2**d.frac)) for x in raws]
             assert got == want.tolist(), f"{d.hls()}"
 
 

@@ -26,12 +26,12 @@ def _words(emu, n=20000, seed=0):
     return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
 
 
-def _ir(design, words):
+def _ir(design, words, square_in="dsp"):
     """da4ml's graph: its C++ interpreter, or its Python one (row by row, slow) where values pass 32 bits, as compare does."""
     from trigger.verify.compare import Outputs, _ir_width, rtl_outputs
     from trigger.firmware.rtl import trace
 
-    _, comb = trace(design)
+    _, comb = trace(design, square_in)
     x = words * np.array([i.type.lsb for i in design.inputs])
     o = comb.predict(x, n_threads=1) if _ir_width(comb) <= 32 else np.array([comb(list(r)) for r in x], dtype=np.float64)
     return Outputs(*vars(rtl_outputs(o, Emulator(design))).values())
@@ -60,8 +60,9 @@ def test_random_graph_exact_in_emulator_csim_and_da4ml(seed, tmp_path):
     assert emu._table is not None  # the float path scales by lookup table: checked here against the int64 scaling
     _equal(ref, emu.run(words), "emulator float path")
     _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
-    ir = _ir(d, words)
-    _equal(ref, (ir.mu, ir.score, ir.bits), "da4ml graph")
+    for square_in in ("dsp", "lut"):  # a value times itself as `*`, and from adders
+        ir = _ir(d, words, square_in)
+        _equal(ref, (ir.mu, ir.score, ir.bits), f"da4ml graph, square_in {square_in}")
 
 
 def test_random_graphs_cover_every_mode_and_really_overflow():
@@ -88,18 +89,22 @@ def test_a_wrong_cast_in_the_graph_is_caught(tmp_path):
     assert not np.array_equal(emu.run(words)[1], got[1])
 
 
-def test_random_graph_verilog_with_wrapper(tmp_path):
-    """One random graph through `trigger firmware` and the emitted Verilog (reset/valid wrapper) under Verilator."""
+@pytest.mark.parametrize("seed,square_in", [(1, "dsp"), pytest.param(3, "lut", marks=pytest.mark.slow)])
+def test_random_graph_verilog_with_wrapper(seed, square_in, tmp_path):
+    """A random graph through `trigger firmware` and the emitted Verilog (reset/valid wrapper) under Verilator;
+    seed 3's score is a dot of a tensor with itself, built from adders with square_in lut (`make test-all`: the
+    square from adders is checked value by value in Verilog by tests/firmware/test_square.py in `make test`)."""
     from trigger.config import load_config
     from trigger.firmware.build import build_firmware
     from trigger.verify.verilog_sim import VerilogSim
 
-    d = design_from_dict(random_graph(1))
+    d = design_from_dict(random_graph(seed))
     build = tmp_path / "b"
     save_design(d, build / "design.yaml")
-    build_firmware(load_config(None), build)
+    cfg = load_config(None)
+    build_firmware(cfg.model_copy(update={"firmware": cfg.firmware.model_copy(update={"square_in": square_in})}), build)
     emu = Emulator(d)
-    words = _words(emu, n=5000, seed=1)
+    words = _words(emu, n=5000, seed=seed)
     got = VerilogSim(build).run(words, emu.mu_type.frac, emu.score_type.frac)
     _equal(emu.run(words), got, "Verilog")
 
@@ -183,14 +188,16 @@ def _v5():
     return d, tv.words, tv.algo_bits[:, 421:428].astype(np.int64)
 
 
-def test_axol1tl_v5_da4ml_graph_on_the_threshold_crossings():
+@pytest.mark.parametrize("square_in", ["dsp", "lut"])
+def test_axol1tl_v5_da4ml_graph_on_the_threshold_crossings(square_in):
     """v5's da4ml graph (its Python interpreter: the score accumulator has 37 bits) on the crossings whose scores sit
-    nearest each threshold, where a wrong rounding or saturation of the score would flip a bit."""
+    nearest each threshold, where a wrong rounding or saturation of the score would flip a bit; its score's squares
+    as `*` and from adders."""
     d, words, ref = _v5()
     emu = Emulator(d)
     mu, score, bits = emu.run(words)
     near = np.unique(np.concatenate([np.argsort(np.abs(score - t))[:12] for t in emu.thresholds] + [np.argsort(score)[-4:]]))
-    ir = _ir(d, words[near])
+    ir = _ir(d, words[near], square_in)
     _equal((mu[near], score[near], bits[near]), (ir.mu, ir.score, ir.bits), "da4ml graph")
     assert np.array_equal(ir.bits, ref[near]) and len(set(map(tuple, ref[near]))) >= 6  # the rows differ in their bits
 
@@ -209,7 +216,7 @@ def test_axol1tl_v5_reproduces_the_2025_test_vector(tmp_path):
 @pytest.mark.slow
 def test_axol1tl_v5_verilog_reproduces_the_2025_test_vector(tmp_path):
     """Every crossing (and 3,000 random words) through v5's emitted Verilog (reset/valid wrapper, Verilator): the
-    score casts a 37-bit accumulator, which da4ml's own saturation gets wrong (trigger/firmware/rtl.py). Slow (~2.5
+    score casts a 37-bit accumulator, which da4ml's own saturation gets wrong (trigger/firmware/traced_ops.py). Slow (~2.5
     min): `make test-all`."""
     from trigger.config import load_config
     from trigger.firmware.build import build_firmware
@@ -221,7 +228,8 @@ def test_axol1tl_v5_verilog_reproduces_the_2025_test_vector(tmp_path):
     want = emu.run(words)
     build = tmp_path / "b"
     save_design(d, build / "design.yaml")
-    build_firmware(load_config(None), build)
+    cfg = load_config(None)  # the squares from adders, as v5's resources are counted (docs/axol1tl-v5.md)
+    build_firmware(cfg.model_copy(update={"firmware": cfg.firmware.model_copy(update={"square_in": "lut"})}), build)
     got = VerilogSim(build).run(words, emu.mu_type.frac, emu.score_type.frac)
     _equal(want, got, "Verilog")
     assert np.array_equal(got[2][: len(tv_words)], ref)

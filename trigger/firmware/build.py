@@ -43,7 +43,7 @@ def build_firmware(cfg: Config, build: str | Path = "build", resources: bool = F
     # the RTL first: `trigger run` starts yosys on it (after_rtl) while the C simulation compiles
     t = time.perf_counter()
     console.print("  da4ml: tracing the network (the first call in a fresh venv compiles for ~100 s)")
-    _, comb = trace(design)
+    _, comb = trace(design, cfg.firmware.square_in)
     ports = write_rtl(cfg, design, build / "rtl", comb)
     timings["rtl"] = time.perf_counter() - t
     console.print(f"  da4ml: {ports['latency_cycles']} cycles = {ports['latency_ns']:.1f} ns at {cfg.firmware.clock_mhz:g} MHz")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +12,9 @@ from trigger.config import Config
 from trigger.design import Design
 from trigger.firmware.cmvm import matmul
 from trigger.firmware.templates import render_tree
+from trigger.firmware.traced_ops import cast, const, kif, square
 from trigger.firmware.warm import kernels_ready
-from trigger.design.fixed import FixedType, Overflow, Rounding
+from trigger.design.fixed import FixedType
 
 TOP = "trigger_core"  # da4ml's pipelined core
 WRAPPER = "trigger_top"  # our reset/valid wrapper around it
@@ -23,139 +22,6 @@ WRAPPER = "trigger_top"  # our reset/valid wrapper around it
 
 class RTLBuildError(ValueError):
     """A node the RTL generator cannot build exactly; the message names it."""
-
-
-def _kif(t: FixedType):
-    return int(t.signed), t.integer - int(t.signed), t.frac
-
-
-def _bit(b):
-    """A 0/1 that da4ml may have decided statically (a Python bool) as something arithmetic accepts."""
-    return float(b) if isinstance(b, (bool, np.bool_)) else b
-
-
-WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) wrongly, in its interpreter and its Verilog
-
-
-def _round_step(v, t: FixedType):
-    """v plus the correction that makes truncation to t's LSB round as t.rounding says (da4ml truncates or rounds
-    half up only): half an LSB, minus one input step where ties go down, plus a step back where the sign or the
-    kept LSB says so. Built from additions, the sign bit and one narrow slice: exact at any width."""
-    f, fv = t.frac, v.kif[2]
-    if fv <= f or t.rounding is Rounding.TRN:
-        return v
-    step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
-    r = t.rounding
-    if r is Rounding.RND:
-        return v + half
-    if r is Rounding.RND_MIN_INF:
-        return v + (half - step)
-    if r is Rounding.TRN_ZERO:
-        return v + _bit(v.is_negative()) * (one - step)
-    if r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
-        return v + (half - step) + _bit(v.is_negative()) * step
-    if r is Rounding.RND_INF:  # ties away from zero
-        return v + half - _bit(v.is_negative()) * step
-    # RND_CONV, ties to even: up only when the kept LSB is odd
-    odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
-    return v + (half - step) + odd * (2.0 * step)
-
-
-def _clear_out_of_range(wrapped, out, t: FixedType):
-    """wrapped where out == 0, else 0: two ReLUs of values pushed below zero, no multiplexer."""
-    kill = out * 2.0 ** (_kif(t)[1] + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
-    return (wrapped - kill).relu() - (-wrapped - kill).relu()
-
-
-def _in_type(v, t: FixedType):
-    """v, whose values t holds though da4ml's intervals (blind to exclusive terms) say wider, declared as t."""
-    k, i, f = _kif(t)
-    return v.quantize(k, i, f, "WRAP", "TRN")
-
-
-def _cast_wide(v, t: FixedType):
-    """A cast of a value past WIDE bits to a narrow t, from operations da4ml gets right at that width: the rounding
-    correction, comparisons with constants (sign bits of differences), a wrap into t (a slice) and ReLUs.
-    Found on AXOL1TL v5's 37-bit score accumulator, which da4ml's own SAT got wrong in its interpreter and
-    its Verilog."""
-    k, i, f = _kif(t)
-    if t.width > WIDE:
-        raise ValueError(f"a {int(sum(v.kif))}-bit value cast to {t.hls()}: a rounding or saturating cast between two types "
-                         f"wider than {WIDE} bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/rtl.py)")
-    v = _round_step(v, t)
-    step = 2.0 ** -v.kif[2]
-    wrapped = v.quantize(k, i, f, "WRAP", "TRN")  # floor to t's LSB, then wrap: a slice of v
-    o = t.overflow
-    if o is Overflow.WRAP:
-        return wrapped
-    hi = t.max_value
-    lo = -hi if (o is Overflow.SAT_SYM and t.signed) else t.min_value
-    if v.low >= lo and v.high < hi + t.lsb:
-        return wrapped
-    # floor(v) > hi <=> v >= hi + lsb <=> v > hi + lsb - step; floor(v) < lo <=> v < lo (lo lies on t's grid)
-    over = _bit(v > hi + t.lsb - step) if v.high >= hi + t.lsb else 0.0
-    under = _bit(v < lo) if v.low < lo else 0.0
-    out = _clear_out_of_range(wrapped, over + under, t)
-    if o is not Overflow.SAT_ZERO:
-        out = out + over * hi + under * lo
-    return _in_type(out, t)
-
-
-def _cast_const(v, t: FixedType):
-    """A constant's cast, in exact integers: da4ml 0.5.2 wraps a constant into an unsigned type modulo twice
-    its range (FixedVariable.quantize), which made a bias's round-to-even wrong in a random graph."""
-    x = Fraction(v.low) * 2**t.frac  # v.low is a Decimal: exact
-    q = math.floor(x)
-    rem = x - q
-    neg = x < 0
-    up = {Rounding.TRN: False, Rounding.TRN_ZERO: neg and rem > 0, Rounding.RND: rem >= Fraction(1, 2),
-          Rounding.RND_ZERO: rem > Fraction(1, 2) or (rem == Fraction(1, 2) and neg),
-          Rounding.RND_INF: rem > Fraction(1, 2) or (rem == Fraction(1, 2) and not neg),
-          Rounding.RND_MIN_INF: rem > Fraction(1, 2),
-          Rounding.RND_CONV: rem > Fraction(1, 2) or (rem == Fraction(1, 2) and q % 2 == 1)}[t.rounding]
-    q += int(up)
-    lo, hi = t.int_min, t.int_max
-    if t.overflow is Overflow.WRAP:
-        q = (q - lo) % (1 << t.width) + lo
-    elif t.overflow is Overflow.SAT_ZERO:
-        q = q if lo <= q <= hi else 0
-    else:
-        q = min(max(q, -hi if (t.overflow is Overflow.SAT_SYM and t.signed) else lo), hi)
-    return _const(q * t.lsb, v)
-
-
-def cast(v, t: FixedType):
-    """Assign a traced scalar to type t with t's rounding (on the dropped bits) and then its overflow mode."""
-    if v.low == v.high:
-        return _cast_const(v, t)
-    k, i, f = _kif(t)
-    kv, iv, fv = v.kif
-    if kv + iv + fv > WIDE and (t.rounding is not Rounding.TRN and fv > f or t.overflow is not Overflow.WRAP):
-        return _cast_wide(v, t)
-    v = _round_step(v, t)
-    o = t.overflow
-    if fv > f:
-        kv, iv, _ = v.kif
-        v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
-    if o is Overflow.WRAP or o is Overflow.SAT:
-        return v.quantize(k, i, f, o.value, "TRN")
-    if o is Overflow.SAT_SYM:
-        return v.quantize(k, i, f, "SAT_SYM" if t.signed else "SAT", "TRN")
-    # SAT_ZERO: any value outside the range gives 0. Built from ReLUs and 0/1 sign bits, not msb_mux: da4ml
-    # 0.5.2's msb_mux gave wrong values where its operands carry different scale factors (a left-shifted input,
-    # a negated comparison), which made the random designs' Verilog inexact.
-    wrapped = v.quantize(k, i, f, "WRAP", "TRN")
-    if v.low >= t.min_value and v.high <= t.max_value:
-        return wrapped
-    if v.low > t.max_value or v.high < t.min_value:
-        return wrapped * 0.0
-    half = 2.0 ** (-f - 1)  # the differences below are never 0: v lies on a grid of 2^-f
-    out = 0.0
-    if v.high > t.max_value:
-        out = out + _bit((t.max_value + half - v).is_negative())
-    if v.low < t.min_value:
-        out = out + _bit((v - (t.min_value + -half)).is_negative())
-    return _in_type(_clear_out_of_range(wrapped, out, t), t)
 
 
 def elements(x) -> list:
@@ -168,12 +34,6 @@ def _cast_all(x, t: FixedType):
     from da4ml.trace import FixedVariableArray
 
     return FixedVariableArray(np.array([cast(v, t) for v in elements(x)]).reshape(x.shape), x.solver_options)
-
-
-def _const(value: float, like):
-    from da4ml.trace.fixed_variable import FixedVariable
-
-    return FixedVariable.from_const(value, hwconf=like.hwconf)
 
 
 def _dense(x, n, proof):
@@ -191,7 +51,7 @@ def _dense(x, n, proof):
         xs = elements(x)
         y = []
         for j in range(n.weight.shape[1]):
-            total = cast(_const(b[j], xs[0]), acc)
+            total = cast(const(b[j], xs[0]), acc)
             for i in range(n.weight.shape[0]):
                 total = cast(total + cast(xs[i] * w[i, j], acc), acc)
             y.append(total)
@@ -209,9 +69,15 @@ def _tree(vals: list, t: FixedType):
     return cast(_tree(vals[:left], t) + _tree(vals[left:], t), t)
 
 
-def _node(n, args: list[list], arrays: dict, analysis) -> list:
-    """One graph node as traced values (lists of da4ml variables); the rules of trigger/design/graph.py."""
+def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -> list:
+    """One graph node as traced values (lists of da4ml variables); the rules of trigger/design/graph.py. The
+    products of a value with itself (square, dot or multiply of one tensor with itself) are a `*` (DSP blocks)
+    with square_in dsp, adders with lut."""
     t = n.type
+
+    def times(x, y):
+        return square(x) if square_in == "lut" and x is y else x * y
+
     if n.op == "dense":
         return _dense(arrays[n.inputs[0]](), n, analysis.dense[n.name])
     a = args[0]
@@ -223,7 +89,7 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
     if n.op == "linear":
         return [cast(v, t) for v in a]
     if n.op == "square":
-        return [cast(v * v, t) for v in a]
+        return [cast(times(v, v), t) for v in a]
     if n.op == "sum":
         return [_tree([cast(v, t) for v in a], t)]
     b = args[1]
@@ -232,7 +98,7 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
     if n.op == "subtract":
         return [cast(x - y, t) for x, y in zip(a, b)]
     if n.op == "multiply":
-        return [cast(x * y, t) for x, y in zip(a, b)]
+        return [cast(times(x, y), t) for x, y in zip(a, b)]
     if n.op == "dot":
         # where interval analysis proves no product or partial sum overflows accum_t, those casts are left out:
         # the same bits, and no WRAP on a value past 32 bits, which da4ml 0.5.2 gets wrong (its interpreter and
@@ -242,7 +108,7 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
         exact_s = not analysis.overflows(n.name, "accum")
         total = None
         for x, y in zip(a, b):
-            p = x * y
+            p = times(x, y)
             if not (exact_p and p.kif[2] <= acc.frac):
                 p = cast(p, acc)
             total = p if total is None else (total + p if exact_s else cast(total + p, acc))  # acc starts at 0: 0 + p is p
@@ -251,8 +117,9 @@ def _node(n, args: list[list], arrays: dict, analysis) -> list:
 
 
 @kernels_ready()  # da4ml's kernels may be compiling in another process (the warm-up): wait, then load them
-def trace(design: Design):
-    """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits..."""
+def trace(design: Design, square_in: str = "dsp"):
+    """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits...; square_in as
+    firmware.square_in (how a value times itself is built)."""
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.design.intervals import analyse
@@ -260,8 +127,8 @@ def trace(design: Design):
     analysis = analyse(design)  # decides which dense nodes can be one CMVM
     n = design.n_inputs
     inp = FixedVariableArrayInput(n, hwconf=HWConfig(1, -1, -1))
-    kif = np.array([_kif(i.type) for i in design.inputs], dtype=np.int64)
-    x = inp.quantize(kif[:, 0], kif[:, 1], kif[:, 2])
+    kifs = np.array([kif(i.type) for i in design.inputs], dtype=np.int64)
+    x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
     s = design.scaling
     x = x - s.offset.astype(np.float64) * s.offset_type.lsb
     x = _cast_all(x, s.intermediate)
@@ -276,7 +143,7 @@ def trace(design: Design):
 
     for node in design.nodes:
         try:
-            vals[node.name] = _node(node, [vals[i] for i in node.inputs], {i: as_array(i) for i in node.inputs}, analysis)
+            vals[node.name] = _node(node, [vals[i] for i in node.inputs], {i: as_array(i) for i in node.inputs}, analysis, square_in)
         except ValueError as exc:
             raise RTLBuildError(f"design {design.name!r}: node {node.name!r} ({node.op}): {exc}") from exc
     mu = vals[design.exposed]
@@ -285,7 +152,7 @@ def trace(design: Design):
     bits = []
     for raw in design.threshold_raw():  # scores lie on the LSB grid: score > raw - 1  <=>  score >= raw
         b = score > (int(raw) - 1) * sum_t.lsb
-        bits.append(_const(float(b), score) if isinstance(b, (bool, np.bool_)) else b)
+        bits.append(const(float(b), score) if isinstance(b, (bool, np.bool_)) else b)
     return inp, comb_trace(inp, [*mu, score, *bits])
 
 
@@ -332,7 +199,7 @@ def write_rtl(cfg: Config, design: Design, out: Path, comb=None) -> dict:
     if out.exists():
         shutil.rmtree(out)
     if comb is None:
-        _, comb = trace(design)
+        _, comb = trace(design, cfg.firmware.square_in)
     fw = cfg.firmware
     cutoff = choose_cutoff(comb, cfg)
     model = VerilogModel(comb, TOP, out, latency_cutoff=cutoff, clock_period=fw.clock_period_ns, print_latency=False, part_name=fw.part)

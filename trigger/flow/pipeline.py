@@ -13,6 +13,7 @@ from trigger.config import Config, save_config
 from trigger.firmware import warm
 from trigger.flow.isolated import BitAccuracyError, run_isolated, write_memory
 from trigger.io_utils import file_sha256, write_json
+from trigger.physics.families import scan_file_key
 from trigger.progress import console, stage
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the trigger package
@@ -246,7 +247,7 @@ def run_flow(cfg: Config, build: str | Path = "build", resources: bool = True, r
             "train": lambda: fingerprint,
             "baselines": lambda: fingerprint,
             "thresholds": lambda: f"rates={cfg.firmware.rates_khz}",  # thresholds are chosen per target rate
-            "evaluate": lambda: f"rates={cfg.firmware.rates_khz}",
+            "evaluate": lambda: f"rates={cfg.firmware.rates_khz},{scan_file_key(cfg)}",  # physics.json holds the families scan
             "firmware": lambda: f"resources={resources}",
             "compare": lambda: f"n={rtl_events},slow={cfg.evaluation.slow_leg_events}",
             "sim": lambda: f"n={sim_events}",

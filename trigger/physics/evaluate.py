@@ -13,6 +13,7 @@ from trigger.data.units import SaturationCount
 from trigger.io_utils import as_json, read_json, write_json
 from trigger.model.families import PRIMARY, SCORE_LABEL, keras_score_type, mask_padding
 from trigger.model.families import score_type as trigger_score_type
+from trigger.physics.families import families_section
 from trigger.physics.scoring import (efficiency, rate_uncertainty, roc, software_scores, thin_curve, threshold_for_fraction,
                              weighted_pass_fraction)
 
@@ -285,6 +286,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         "primary": primary,
         "baselines": {k: v for k, v in BASELINE_LABELS.items() if k in bkg_scores} | {"random": "random trigger at the same rate"},
         "signals": signals,
+        "families": families_section(cfg),
         "seconds": time.perf_counter() - t0,
     }
     reports = build / "reports"
