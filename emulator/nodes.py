@@ -75,6 +75,8 @@ class FloatOps:
         d = t.frac - frac
         if d != 0:
             v = v * self.dtype(2.0**d)
+        elif may_overflow:  # the saturations below work in place: never on the argument, which other nodes may read
+            v = v.copy()
         if d < 0:
             v = _round(v, t.rounding)
         return self.overflow(v, t) if may_overflow else v

@@ -6,9 +6,11 @@ import itertools
 
 import numpy as np
 
-from trigger.design.fixed import Overflow, Rounding
+from trigger.design.fixed import FixedType, Overflow, Rounding
 
 MODES = list(itertools.product(Rounding, Overflow))
+_ROUND = [r.value for r in Rounding]
+_OVER = [o.value for o in Overflow]
 
 
 def _t(rng, signed=None, wmax=12, mode=None):
@@ -120,3 +122,89 @@ def calo_like(seed=3, word="ap_uint<10>") -> dict:
         ],
         "score": "score", "thresholds": [{"name": "nominal", "raw": 1000}],
     }
+
+
+# ------------------------------------------------------------------ random DAGs of every node kind (bench/fuzz_graphs.py)
+def _type(rng, wmax: int, signed=None, modes=True) -> str:
+    w = int(rng.integers(1, wmax + 1))
+    # mostly integer bits within the width; one type in eight left-shifted or all-fraction (ap_fixed<6,8>, <6,-2>)
+    i = int(rng.integers(-3, w + 4)) if rng.random() < 0.125 else int(rng.integers(0, w + 1))
+    s = bool(rng.integers(2)) if signed is None else signed
+    if s and w < 2:
+        w = 2
+    base = f"ap_{'' if s else 'u'}fixed<{w},{i}"
+    if not modes:
+        return base + ">"
+    return base + f",AP_{_ROUND[int(rng.integers(len(_ROUND)))]},AP_{_OVER[int(rng.integers(len(_OVER)))]}>"
+
+
+def _mid(rng) -> str:
+    """The scaling's intermediate: wide enough for every word and shift (the validator's rule), any modes."""
+    w = int(rng.integers(16, 25))
+    return f"ap_fixed<{w},{int(rng.integers(w - 6, w + 1))},AP_{_ROUND[int(rng.integers(len(_ROUND)))]},AP_{_OVER[int(rng.integers(len(_OVER)))]}>"
+
+
+def _values(rng, t: str, shape) -> list:
+    """Raw values of a modes-free type t, as reals on its grid (the design states weights as reals)."""
+    ft = FixedType.parse(t)
+    return (rng.integers(ft.int_min, ft.int_max + 1, size=shape) * ft.lsb).tolist()
+
+
+def fuzz_graph(seed: int) -> dict:
+    """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value."""
+    rng = np.random.default_rng(10_000 + seed)
+    n_in = int(rng.integers(2, 7))
+    inputs = []
+    for k in range(n_in):
+        w = int(rng.integers(1, 11))
+        kind = int(rng.integers(3))
+        t = f"ap_uint<{w}>" if kind == 0 else f"ap_int<{max(w, 2)}>" if kind == 1 else f"ap_ufixed<{w},{int(rng.integers(0, w + 1))}>"
+        inputs.append({"name": f"w{k}", "type": t})
+    off_w = int(rng.integers(4, 11))
+    scaling = {"offset": [int(v) for v in rng.integers(-(2 ** (off_w - 2)), 2 ** (off_w - 2), n_in)], "offset_type": f"ap_int<{off_w}>",
+               "shift": [int(v) for v in rng.integers(-2, 6, n_in)], "intermediate": _mid(rng),
+               "output": _type(rng, 16)}
+    size = {"input": n_in}
+    nodes = []
+
+    def pick(n=None):
+        names = [k for k, v in size.items() if n is None or v == n]
+        return names[int(rng.integers(len(names)))] if names else None
+
+    def dense(name, src, out):
+        wt, bt = _type(rng, 8, True, False), _type(rng, 8, None, False)
+        nodes.append({"name": name, "op": "dense", "input": src, "weight": _values(rng, wt, (size[src], out)),
+                      "bias": _values(rng, bt, out), "weight_type": wt, "bias_type": bt,
+                      "accum_type": _type(rng, 32, True), "result_type": _type(rng, 24, True)})
+        size[name] = out
+
+    for j in range(int(rng.integers(2, 8))):
+        name = f"n{j}"
+        op = ["dense", "dense", "relu", "linear", "add", "subtract", "multiply", "square"][int(rng.integers(8))]
+        src = pick()
+        if op == "dense":
+            dense(name, src, int(rng.integers(1, 7)))
+        elif op in ("relu", "linear", "square"):
+            nodes.append({"name": name, "op": op, "input": src, "type": _type(rng, 24)})
+            size[name] = size[src]
+        else:
+            other = src if rng.random() < 0.3 else pick(size[src])
+            nodes.append({"name": name, "op": op, "inputs": [src, other], "type": _type(rng, 24)})
+            size[name] = size[src]
+    last = f"n{len(nodes) - 1}" if nodes else "input"
+    kind = int(rng.integers(4))
+    if kind == 0:
+        nodes.append({"name": "score", "op": "sum", "input": last, "type": _type(rng, 24)})
+    elif kind == 1:
+        other = last if rng.random() < 0.5 else pick(size[last])
+        nodes.append({"name": "score", "op": "dot", "inputs": [last, other], "accum_type": _type(rng, 40, True), "type": _type(rng, 24)})
+    elif kind == 2:
+        dense("score", last, 1)
+    else:
+        dense("pre", last, 1)
+        nodes.append({"name": "score", "op": ["relu", "linear", "square"][int(rng.integers(3))], "input": "pre", "type": _type(rng, 24)})
+    score_t = nodes[-1].get("type") or nodes[-1]["result_type"]
+    st = FixedType.parse(score_t)
+    raws = sorted(int(v) for v in rng.integers(st.int_min, st.int_max + 1, 3))
+    return {"format": "trigger-design/2", "name": f"fuzz{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
+            "score": "score", "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}

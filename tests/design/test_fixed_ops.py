@@ -35,7 +35,12 @@ def _cases(seed: int = 3) -> list[tuple[FixedType, FixedType]]:
         out.append((src, FixedType(max(di + df, 1), di, bool(rng.integers(2)) if dw > 2 else signed, r, o)))
     out += [(FixedType(8, 3, True), FixedType(6, 2, False, "RND_CONV", "SAT")),  # signed -> unsigned
             (FixedType(7, 4, False), FixedType(6, 3, True, "RND_INF", "SAT_SYM")),  # unsigned -> signed
-            (FixedType(6, 2, True), FixedType(10, 5, True, "RND", "SAT_ZERO"))]  # wider: exact
+            (FixedType(6, 2, True), FixedType(10, 5, True, "RND", "SAT_ZERO")),  # wider: exact
+            # spelled ap_int / ap_uint: C's conversion, toward zero, then wrap (ap_fixed<W,W> floors instead)
+            (FixedType(8, 3, True), FixedType.parse("ap_int<2>")), (FixedType(7, 2, True), FixedType.parse("ap_uint<3>")),
+            (FixedType(6, 2, False), FixedType.parse("ap_int<3>")), (FixedType(8, 3, True), FixedType.parse("ap_fixed<2,2>")),
+            # a negative value wrapped into a far wider unsigned type: its high bits are ones (da4ml trims them)
+            (FixedType(6, 1, True), FixedType(9, 6, False, "RND_CONV", "WRAP")), (FixedType(5, 2, True), FixedType(8, 8, False))]
     return out
 
 
@@ -115,6 +120,18 @@ def test_cast_bit_exact_in_all_three(three_ways, k):
     for name, got in (("C++", cpp[k]), ("Verilog", rtl[k])):
         bad = np.flatnonzero(got != emu[k])
         assert len(bad) == 0, f"{name}: {s.hls()} -> {d.hls()}: raw {raw[bad[:5]]} gives {got[bad[:5]]}, emulator {emu[k][bad[:5]]}"
+
+
+def test_spelled_int_is_not_ap_fixed_w_w(tmp_path):
+    """ap_int<W> and ap_fixed<W,W> differ on negative values with fraction bits (toward zero vs floor), in C++ and
+    in the emulator: the spelling is kept (hls()) and means what C++ does with it."""
+    src = FixedType(8, 3, True)
+    pair = [(src, FixedType.parse("ap_int<3>")), (src, FixedType.parse("ap_fixed<3,3>"))]
+    assert [d.hls() for _, d in pair] == ["ap_int<3>", "ap_fixed<3,3>"]
+    cpp = cpp_casts(tmp_path, pair)
+    emu = [cast(_all_raw(s), s.frac, d) for s, d in pair]
+    assert all(np.array_equal(a, b) for a, b in zip(cpp, emu))
+    assert not np.array_equal(cpp[0], cpp[1])
 
 
 def test_cases_exercise_rounding_ties_and_overflow():
@@ -267,8 +284,8 @@ def test_constant_casts_every_mode():
     ("ap_fixed<8,3>", FixedType(8, 3, True)),
     ("ap_ufixed<10,6,AP_RND_CONV,AP_SAT>", FixedType(10, 6, False, "RND_CONV", "SAT")),
     ("ap_fixed<18, 13, AP_TRN_ZERO, AP_SAT_SYM, 0>", FixedType(18, 13, True, "TRN_ZERO", "SAT_SYM")),
-    ("ap_int<9>", FixedType(9, 9, True)),
-    ("ap_uint<1>", FixedType(1, 1, False)),
+    ("ap_int<9>", FixedType(9, 9, True, "TRN_ZERO")),
+    ("ap_uint<1>", FixedType(1, 1, False, "TRN_ZERO")),
     ("ap_fixed<4,-2,AP_RND_MIN_INF>", FixedType(4, -2, True, "RND_MIN_INF")),
 ])
 def test_parse(text, expected):

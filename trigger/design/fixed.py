@@ -90,7 +90,7 @@ class FixedType:
         except ValueError:
             raise FixedTypeError(f"{text!r}: width, integer and saturation bits must be integers") from None
         if kind == "int":
-            return cls(nums[0], nums[0], not unsigned)
+            return cls.int(nums[0], not unsigned)
         if len(args) == 5 and nums[2] != 0:
             raise FixedTypeError(f"{text!r}: saturation bits (the fifth parameter) other than 0 are not supported")
         w, i = nums[0], nums[1]
@@ -120,9 +120,16 @@ class FixedType:
     def max_value(self) -> float:
         return self.int_max * self.lsb
 
+    @classmethod
+    def int(cls, width: int, signed: bool = True) -> "FixedType":
+        """ap_int<W> / ap_uint<W>: a value with fraction bits converts into it as C does, toward zero (ap_fixed's
+        to_ap_int_base), then wraps: ap_fixed<W,W,AP_TRN_ZERO>, not ap_fixed<W,W> (which floors)."""
+        return cls(width, width, signed, Rounding.TRN_ZERO, Overflow.WRAP)
+
     @property
     def is_integer(self) -> bool:
-        return self.frac == 0 and self.rounding is Rounding.TRN and self.overflow is Overflow.WRAP
+        """Spelled ap_int/ap_uint: ap_fixed<W,W,AP_TRN_ZERO,AP_WRAP>, the same conversions in C++."""
+        return self.frac == 0 and self.rounding is Rounding.TRN_ZERO and self.overflow is Overflow.WRAP
 
     def hls(self) -> str:
         """The type as hls4ml / Vitis HLS spells it (defaults left out)."""

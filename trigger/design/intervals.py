@@ -18,14 +18,20 @@ from trigger.design.fixed import FixedType, Overflow
 EFFECT = {Overflow.WRAP: "wraps", Overflow.SAT: "saturates", Overflow.SAT_ZERO: "becomes 0", Overflow.SAT_SYM: "saturates (symmetric)"}
 
 
+def lowest_raw(t: FixedType) -> int:
+    """The lowest raw value a cast to t leaves unchanged: SAT_SYM sends int_min to -int_max."""
+    return -t.int_max if (t.overflow is Overflow.SAT_SYM and t.signed) else t.int_min
+
+
 def after_cast(lo, hi, t: FixedType):
     """Bounds after casting values in [lo, hi] to t (rounding moves a bound by at most one LSB), and where it may overflow."""
     lo2, hi2 = np.floor(np.asarray(lo, dtype=np.float64) / t.lsb) * t.lsb, np.ceil(np.asarray(hi, dtype=np.float64) / t.lsb) * t.lsb
-    over = (hi2 > t.max_value) | (lo2 < t.min_value)
+    floor = lowest_raw(t) * t.lsb
+    over = (hi2 > t.max_value) | (lo2 < floor)
     if t.overflow is Overflow.WRAP:
         lo2, hi2 = np.where(over, t.min_value, lo2), np.where(over, t.max_value, hi2)
     else:
-        lo2, hi2 = np.clip(lo2, t.min_value, t.max_value), np.clip(hi2, t.min_value, t.max_value)
+        lo2, hi2 = np.clip(lo2, floor, t.max_value), np.clip(hi2, floor, t.max_value)
         if t.overflow is Overflow.SAT_ZERO:
             lo2, hi2 = np.where(over, np.minimum(lo2, 0), lo2), np.where(over, np.maximum(hi2, 0), hi2)
     return lo2, hi2, over
@@ -50,17 +56,24 @@ def dense_proof(n, x_frac: int, x_lo_raw: np.ndarray, x_hi_raw: np.ndarray) -> D
     p_lo = np.minimum(x_lo_raw[:, None] * w, x_hi_raw[:, None] * w)
     p_hi = np.maximum(x_lo_raw[:, None] * w, x_hi_raw[:, None] * w)
     sh, b_sh = acc.frac - pf, acc.frac - n.bias_type.frac
-    exact_products = sh >= 0 and (p_lo * 2.0**sh >= acc.int_min).all() and (p_hi * 2.0**sh <= acc.int_max).all()
-    exact_bias = b_sh >= 0 and ((n.bias * 2.0**b_sh >= acc.int_min) & (n.bias * 2.0**b_sh <= acc.int_max)).all()
-    # every partial sum (bias first, then inputs in order) lies between the bias plus all negative extremes and
-    # the bias plus all positive ones
-    b0 = n.bias * 2.0 ** max(b_sh, 0)
-    lo_sum = b0 + (np.minimum(p_lo, 0) * 2.0 ** max(sh, 0)).sum(axis=0)
-    hi_sum = b0 + (np.maximum(p_hi, 0) * 2.0 ** max(sh, 0)).sum(axis=0)
-    no_overflow = bool((lo_sum >= acc.int_min).all() and (hi_sum <= acc.int_max).all())
+    low = lowest_raw(acc)
+    exact_products = sh >= 0 and (p_lo * 2.0**sh >= low).all() and (p_hi * 2.0**sh <= acc.int_max).all()
+    exact_bias = b_sh >= 0 and ((n.bias * 2.0**b_sh >= low) & (n.bias * 2.0**b_sh <= acc.int_max)).all()
+    # every partial sum (the bias first, then the products in order), each term as cast to accum_t, lies between
+    # the cast bias plus all negative extremes and the cast bias plus all positive ones; a saturating addition only
+    # moves a sum back toward the range, so these bounds hold through saturation too (SAT_ZERO's 0 aside, which
+    # after_cast adds). The uncast bias would be wrong where it overflows accum_t: the sums start from its cast.
+    c_lo, c_hi, _ = after_cast(p_lo * 2.0**-pf, p_hi * 2.0**-pf, acc)
+    b_lo, b_hi, _ = after_cast(n.bias * n.bias_type.lsb, n.bias * n.bias_type.lsb, acc)
+    lo_sum = np.rint((b_lo + np.minimum(c_lo, 0).sum(axis=0)) / acc.lsb)
+    hi_sum = np.rint((b_hi + np.maximum(c_hi, 0).sum(axis=0)) / acc.lsb)
+    no_overflow = bool((lo_sum >= low).all() and (hi_sum <= acc.int_max).all())
     summed = bool(exact_products and exact_bias and (no_overflow or acc.overflow is Overflow.WRAP))
-    return DenseProof(pf, summed, bool(exact_products and exact_bias and no_overflow), lo_sum, hi_sum,
-                      float(np.maximum(np.abs(lo_sum), np.abs(hi_sum)).max(initial=0)))
+    # the largest value any addition forms before its cast: a sum within the bounds above plus one more term
+    reach = np.maximum(np.abs(lo_sum), np.abs(hi_sum)).max(initial=0)
+    if not no_overflow:
+        reach = max(reach, max(abs(acc.int_min), acc.int_max) + float(np.maximum(np.abs(c_lo), np.abs(c_hi)).max(initial=0)) / acc.lsb)
+    return DenseProof(pf, summed, bool(exact_products and exact_bias and no_overflow), lo_sum, hi_sum, float(reach))
 
 
 @dataclass
@@ -123,12 +136,34 @@ def _dense(a: Analysis, design: Design, n, where: str, lo, hi):
                         "count": int(p_over.sum())})
     s_lo, s_hi = proof.acc_lo * acc.lsb, proof.acc_hi * acc.lsb
     a_lo, a_hi, over = after_cast(s_lo, s_hi, acc)
+    if acc.overflow is Overflow.SAT_ZERO:  # a sum sent to 0 goes on from there without the bias: any value
+        a_lo, a_hi = np.where(over, acc.min_value, a_lo), np.where(over, acc.max_value, a_hi)
     _note(a.notes, f"{where}.accum_type (partial sums)", s_lo, s_hi, acc, over)
     if over.any():
         a.may_overflow.add((n.name, "accum"))
-    box_lo, box_hi = b + p_lo.sum(axis=0), b + p_hi.sum(axis=0)
+    # without overflow the sum of the cast terms; rounding moves each product by less than one LSB of accum_t
+    c_lo, c_hi, _ = after_cast(p_lo, p_hi, acc)
+    b_lo, b_hi, _ = after_cast(b, b, acc)
+    box_lo, box_hi = b_lo + c_lo.sum(axis=0), b_hi + c_hi.sum(axis=0)
     lo, hi = np.where(over, a_lo, np.clip(box_lo, a_lo, a_hi)), np.where(over, a_hi, np.clip(box_hi, a_lo, a_hi))
     return _cast_noted(a, (n.name, "type"), f"{where}.result_type", lo, hi, n.type)
+
+
+def _tree_bounds(lo: list, hi: list, t: FixedType):
+    """Bounds of hls4ml's balanced tree of additions each cast to t, where some may overflow: a saturating
+    addition is monotone, so the tree of the lower (upper) bounds is the lowest (highest) result; a wrapping or
+    zeroing one is not: the whole range."""
+    if t.overflow not in (Overflow.SAT, Overflow.SAT_SYM):
+        return np.array([t.min_value]), np.array([t.max_value])
+    lo_sat = lowest_raw(t) * t.lsb
+
+    def tree(v):
+        if len(v) == 1:
+            return v[0]
+        left = 1 << ((len(v) - 1).bit_length() - 1)
+        return min(max(tree(v[:left]) + tree(v[left:]), lo_sat), t.max_value)
+
+    return np.array([tree(lo)]), np.array([tree(hi)])
 
 
 def _product(lo_a, hi_a, lo_b, hi_b, same: bool):
@@ -165,7 +200,10 @@ def _node(a: Analysis, design: Design, k: int, n):
     if n.op == "sum":
         t_lo, t_hi = _cast_noted(a, (n.name, "elements"), f"{where}.type (each element)", lo, hi, n.type)
         total = np.array([t_lo.sum()]), np.array([t_hi.sum()])
-        return _cast_noted(a, (n.name, "tree"), f"{where}.type (the tree's additions)", *total, n.type)
+        r_lo, r_hi = _cast_noted(a, (n.name, "tree"), f"{where}.type (the tree's additions)", *total, n.type)
+        if (n.name, "tree") in a.may_overflow:  # clip(Σ) is no bound of a tree of clipped additions
+            r_lo, r_hi = _tree_bounds(list(t_lo), list(t_hi), n.type)
+        return r_lo, r_hi
     if n.op == "dot":
         lo_b, hi_b = a.ranges[n.inputs[1]]
         p_lo, p_hi = _cast_noted(a, (n.name, "products"), f"{where}.accum_type (products)", *_product(lo, hi, lo_b, hi_b, n.inputs[0] == n.inputs[1]),

@@ -50,6 +50,18 @@ def _round_step(v, t: FixedType):
     return v + (half - step) + odd * (2.0 * step)
 
 
+def wrap(v, k: int, i: int, f: int):
+    """v wrapped into (k, i, f), v's dropped bits truncated. da4ml 0.5.2 wraps a negative value into an unsigned type
+    modulo 2^(its own integer bits + 1), not 2^i (its quantize trims i first): -0.5 into ap_ufixed<9,6> gave 3.5,
+    not 63.5 (a random graph's scaling). There: wrap signed into [-2^i, 2^i), then add 2^i where negative."""
+    if k or v.low >= 0:
+        return v.quantize(k, i, f, "WRAP", "TRN")
+    s = v.quantize(1, i, f, "WRAP", "TRN")
+    if s.low >= 0:
+        return s.quantize(0, i, f, "WRAP", "TRN")
+    return (s + _bit(s.is_negative()) * 2.0**i).quantize(0, i, f, "WRAP", "TRN")
+
+
 def _clear_out_of_range(wrapped, out, t: FixedType):
     """wrapped where out == 0, else 0: two ReLUs of values pushed below zero, no multiplexer."""
     kill = out * 2.0 ** (kif(t)[1] + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
@@ -73,7 +85,7 @@ def _cast_wide(v, t: FixedType):
                          f"wider than {WIDE} bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/traced_ops.py)")
     v = _round_step(v, t)
     step = 2.0 ** -v.kif[2]
-    wrapped = v.quantize(k, i, f, "WRAP", "TRN")  # floor to t's LSB, then wrap: a slice of v
+    wrapped = wrap(v, k, i, f)  # floor to t's LSB, then wrap: a slice of v
     o = t.overflow
     if o is Overflow.WRAP:
         return wrapped
@@ -126,8 +138,10 @@ def cast(v, t: FixedType):
     if fv > f:
         kv, iv, _ = v.kif
         v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
-    if o is Overflow.WRAP or o is Overflow.SAT:
-        return v.quantize(k, i, f, o.value, "TRN")
+    if o is Overflow.WRAP:
+        return wrap(v, k, i, f)
+    if o is Overflow.SAT:
+        return v.quantize(k, i, f, "SAT", "TRN")
     if o is Overflow.SAT_SYM:
         return v.quantize(k, i, f, "SAT_SYM" if t.signed else "SAT", "TRN")
     # SAT_ZERO: any value outside the range gives 0. Built from ReLUs and 0/1 sign bits, not msb_mux: da4ml

@@ -27,7 +27,7 @@ def square_type(t: FixedType) -> FixedType:
 
 def weight_type(weights: np.ndarray) -> FixedType:
     """Unsigned integers holding every weight."""
-    return FixedType(max(int(np.max(weights)).bit_length(), 1), max(int(np.max(weights)).bit_length(), 1), signed=False)
+    return FixedType.int(max(int(np.max(weights)).bit_length(), 1), signed=False)
 
 
 def score_type(t: FixedType, weights: np.ndarray) -> FixedType:

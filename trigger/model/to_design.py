@@ -63,12 +63,12 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
 
     check_supported(model)
     m = cfg.model
-    words = [FixedType(w, w, s) for w, s in field_bits(cfg.units)]
+    words = [FixedType.int(w, s) for w, s in field_bits(cfg.units)]
     word_bits = max(w.width for w in words) + 1  # every word, signed or not, and its offset
     max_shift = int(max(scaling.shift.max(initial=0), 0))
     # exact: word - offset needs word_bits + 1 signed bits; a right shift keeps every bit as a fraction
     mid = FixedType(word_bits + 2 + max_shift, word_bits + 2)
-    d_scaling = DScaling(scaling.offset.astype(np.int64), FixedType(word_bits, word_bits), scaling.shift.astype(np.int64), mid, m.input.type)
+    d_scaling = DScaling(scaling.offset.astype(np.int64), FixedType.int(word_bits), scaling.shift.astype(np.int64), mid, m.input.type)
     ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
     inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
     dense = quantized_kernels(model)

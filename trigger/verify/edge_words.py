@@ -24,7 +24,7 @@ def edge_cases(emu, pool: np.ndarray | None = None) -> dict[str, np.ndarray]:
             e = np.zeros(n, np.int64)
             e[3 * obj : 3 * obj + 3] = value[3 * obj : 3 * obj + 3]
             single.append(e)
-    cases["single_object"] = np.array(single)
+    cases["single_object"] = np.array(single, dtype=np.int64).reshape(-1, n)  # none for a design of < 3 inputs
     cases["random_full_range"] = rng.integers(lo, hi + 1, size=(20000, n))
     # drive each unit of the first dense node on the input (and the units after it, through the dense nodes that
     # follow in a chain) to its extremes: every word at the end of its range that pushes the unit's sum up (or

@@ -1,0 +1,135 @@
+"""A wider fuzz of graph designs than the tests' fixed-shape generator: random DAGs of every node kind (dense,
+relu, linear, add, subtract, multiply, square, sum, dot) with random types (1-40 bits, integer bits below zero and
+past the width, signed or not, every rounding x overflow mode) through every implementation: the emulator's int64
+path against its float path, the HLS C simulation (g++, ap_types) and da4ml's graph with both `square_in`s.
+
+    python -m bench.fuzz_graphs --seeds 0-199 --out bench/results/fuzz_graphs.json
+
+A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
+implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from designs import fuzz_graph  # noqa: E402  (the generator the tests use too)
+
+
+def _words(emu, seed: int, n: int = 4000) -> np.ndarray:
+    from trigger.verify.edge_words import edge_cases
+
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
+
+
+def check(seed: int, tmp: Path) -> dict:
+    """One design through every implementation: {'status': ..., 'diffs': [...]}."""
+    from emulator import Emulator
+    from trigger.config import load_config
+    from trigger.design import DesignError, design_from_dict
+    from trigger.firmware.hls import compile_csim, write_hls
+    from trigger.firmware.rtl import RTLBuildError, trace
+    from trigger.verify.compare import Outputs, _ir_width, rtl_outputs
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = design_from_dict(fuzz_graph(seed))
+    except DesignError as exc:
+        return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
+    emu = Emulator(d)
+    words = _words(emu, seed)
+    ref = emu.run_full(words)
+    got = {"emulator float path": emu.run(words)}
+    write_hls(load_config(None), d, tmp / "hls")
+    compile_csim(tmp / "hls")
+    csim = _csim_in_child(tmp / "hls", d, words)
+    if csim is None:  # ap_types' own asserts (a bit read past the MSB in a cast) abort the process
+        return {"status": "csim aborted", "nodes": [n.op for n in d.nodes]}
+    got["C simulation"] = csim
+    refused = []
+    for sq in ("dsp", "lut"):
+        try:
+            _, comb = trace(d, sq)
+        except RTLBuildError as exc:
+            refused.append(str(exc)[:200])
+            continue
+        x = words * np.array([i.type.lsb for i in d.inputs])
+        o = comb.predict(x, n_threads=1) if _ir_width(comb) <= 32 else np.array([comb(list(r)) for r in x[:800]], dtype=np.float64)
+        ir = Outputs(*vars(rtl_outputs(o, Emulator(d))).values())
+        got[f"da4ml graph ({sq})"] = (ir.mu, ir.score, ir.bits)
+    diffs = []
+    for what, g in got.items():
+        for a, b, name in zip(ref, g, ("exposed", "score", "bits")):
+            a, b = np.asarray(a), np.asarray(b)
+            a = a[: len(b)]
+            if not np.array_equal(a, b):
+                diffs.append(f"{what}: {name}: {int((a != b).sum())} of {a.size} differ")
+    return {"status": "differs" if diffs else ("rtl refused" if refused else "exact"), "diffs": diffs, "refused": refused,
+            "nodes": [n.op for n in d.nodes]}
+
+
+def _csim_in_child(hls: Path, d, words: np.ndarray):
+    """The C simulation in a process of its own (ap_types' asserts abort the process): its outputs, or None."""
+    import subprocess
+    import sys
+
+    np.save(hls / "words.npy", words)
+    code = ("import sys, numpy as np; from pathlib import Path; from trigger.firmware.hls import CSim; "
+            f"o = CSim(Path(sys.argv[1]), {d.n_inputs}, {d.latent}, {len(d.thresholds)}).run(np.load(sys.argv[1] + '/words.npy')); "
+            "np.savez(sys.argv[1] + '/out.npz', mu=o[0], score=o[1], bits=o[2])")
+    if subprocess.run([sys.executable, "-c", code, str(hls)], capture_output=True).returncode != 0:
+        return None
+    o = np.load(hls / "out.npz")
+    return o["mu"], o["score"], o["bits"]
+
+
+def _seeds(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", default="0-49")
+    p.add_argument("--out", default=None)
+    p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
+    a = p.parse_args(argv)
+    if a.dump is not None:
+        import yaml
+
+        print(yaml.safe_dump(fuzz_graph(a.dump), sort_keys=False))
+        return 0
+    results, t0 = {}, time.time()
+    for seed in _seeds(a.seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                r = check(seed, Path(tmp))
+            except Exception as exc:  # a crash is a finding too
+                r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
+        results[seed] = r
+        print(seed, r["status"], *(r.get("diffs") or []), r.get("why", ""), r.get("error", ""), flush=True)
+    counts = {s: sum(r["status"] == s for r in results.values()) for s in sorted({r["status"] for r in results.values()})}
+    print(counts, f"{time.time() - t0:.0f} s")
+    if a.out:
+        from trigger.io_utils import write_json
+
+        write_json(Path(a.out), {"counts": counts, "seconds": round(time.time() - t0, 1), "results": results})
+    return 1 if counts.get("differs") or counts.get("crashed") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
