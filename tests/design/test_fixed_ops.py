@@ -40,7 +40,9 @@ def _cases(seed: int = 3) -> list[tuple[FixedType, FixedType]]:
             (FixedType(8, 3, True), FixedType.parse("ap_int<2>")), (FixedType(7, 2, True), FixedType.parse("ap_uint<3>")),
             (FixedType(6, 2, False), FixedType.parse("ap_int<3>")), (FixedType(8, 3, True), FixedType.parse("ap_fixed<2,2>")),
             # a negative value wrapped into a far wider unsigned type: its high bits are ones (da4ml trims them)
-            (FixedType(6, 1, True), FixedType(9, 6, False, "RND_CONV", "WRAP")), (FixedType(5, 2, True), FixedType(8, 8, False))]
+            (FixedType(6, 1, True), FixedType(9, 6, False, "RND_CONV", "WRAP")), (FixedType(5, 2, True), FixedType(8, 8, False)),
+            # every value below the new LSB: a floor or rounding can still give -1 or +1 LSB
+            (FixedType(4, -2, True), FixedType(4, 4, True)), (FixedType(5, -1, True), FixedType(6, 3, True, "RND_INF", "SAT"))]
     return out
 
 

@@ -137,7 +137,9 @@ def cast(v, t: FixedType):
     o = t.overflow
     if fv > f:
         kv, iv, _ = v.kif
-        v = v.quantize(kv, iv + 1, f, "WRAP", "TRN")  # rounded; no bit lost at the top yet
+        # rounded; no bit lost at the top yet: a value below the new LSB may round to +-1 LSB (a floor of -2^-7 to
+        # frac 0 is -1: with iv + 1 = -1 integer bits da4ml would make it a constant 0)
+        v = v.quantize(kv, max(iv + 1, 1 - f), f, "WRAP", "TRN")
     if o is Overflow.WRAP:
         return wrap(v, k, i, f)
     if o is Overflow.SAT:
