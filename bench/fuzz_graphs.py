@@ -1,9 +1,12 @@
 """A wider fuzz of graph designs than the tests' fixed-shape generator: random DAGs of every node kind (dense,
-relu, linear, add, subtract, multiply, square, sum, dot) with random types (1-40 bits, integer bits below zero and
+relu, linear, add, subtract, multiply, square, sum, dot; conv2d and batchnorm with flags) with random types (1-40 bits, integer bits below zero and
 past the width, signed or not, every rounding x overflow mode) through every implementation: the emulator's int64
 path against its float path, the HLS C simulation (g++, ap_types) and da4ml's graph with both `square_in`s.
 
-    python -m bench.fuzz_graphs --seeds 0-199 --out bench/results/fuzz_graphs.json
+    python -m bench.fuzz_graphs --seeds 0-299 --out bench/results/fuzz_graphs.json
+    python -m bench.fuzz_graphs --seeds 0-39 --verilog   # also the emitted Verilog, under Verilator
+    python -m bench.fuzz_graphs --seeds 0-99 --conv      # image inputs, a conv2d node first
+    python -m bench.fuzz_graphs --seeds 0-99 --batchnorm # batchnorm nodes after half the others
 
 A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
 implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
@@ -32,8 +35,9 @@ def _words(emu, seed: int, n: int = 4000) -> np.ndarray:
     return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
 
 
-def check(seed: int, tmp: Path) -> dict:
-    """One design through every implementation: {'status': ..., 'diffs': [...]}."""
+def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False) -> dict:
+    """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
+    reset/valid wrapper): {'status': ..., 'diffs': [...]}."""
     from emulator import Emulator
     from trigger.config import load_config
     from trigger.design import DesignError, design_from_dict
@@ -44,7 +48,7 @@ def check(seed: int, tmp: Path) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = design_from_dict(fuzz_graph(seed))
+            d = design_from_dict(fuzz_graph(seed, conv, batchnorm))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -68,6 +72,12 @@ def check(seed: int, tmp: Path) -> dict:
         o = comb.predict(x, n_threads=1) if _ir_width(comb) <= 32 else np.array([comb(list(r)) for r in x[:800]], dtype=np.float64)
         ir = Outputs(*vars(rtl_outputs(o, Emulator(d))).values())
         got[f"da4ml graph ({sq})"] = (ir.mu, ir.score, ir.bits)
+    if verilog and not refused:
+        from trigger.firmware.rtl import write_rtl
+        from trigger.verify.verilog_sim import VerilogSim
+
+        write_rtl(load_config(None), d, tmp / "b" / "rtl")
+        got["Verilog"] = VerilogSim(tmp / "b").run(words, emu.mu_type.frac, emu.score_type.frac)
     diffs = []
     for what, g in got.items():
         for a, b, name in zip(ref, g, ("exposed", "score", "bits")):
@@ -106,18 +116,21 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0-49")
     p.add_argument("--out", default=None)
+    p.add_argument("--conv", action="store_true", help="image inputs with a conv2d node first")
+    p.add_argument("--batchnorm", action="store_true", help="half the nodes followed by a batchnorm")
+    p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
     p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
     a = p.parse_args(argv)
     if a.dump is not None:
         import yaml
 
-        print(yaml.safe_dump(fuzz_graph(a.dump), sort_keys=False))
+        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                r = check(seed, Path(tmp))
+                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm)
             except Exception as exc:  # a crash is a finding too
                 r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
         results[seed] = r

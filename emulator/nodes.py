@@ -161,6 +161,10 @@ class NodeRunner:
         if n.op == "dot":
             acc = n.accum_type
             return max(ta.width + tb.width + up(acc, ta.frac + tb.frac), acc.width + 1, acc.width + up(t, acc.frac))
+        if n.op == "batchnorm":
+            from trigger.design.graph import product_width
+
+            return product_width(design, n)
         raise ValueError(n.op)  # pragma: no cover
 
     # --------------------------------------------------------------- running
@@ -260,3 +264,15 @@ class NodeRunner:
             for i in range(prods.shape[1]):
                 total = ops.overflow(total + prods[:, i], acc)
         return ops.cast(total, acc.frac, n.type, self._may(n))[:, None]
+
+    def _batchnorm(self, n, ops, args, fracs):
+        """x * scale + bias, exact at batchnorm_frac's LSB, then one cast."""
+        from trigger.design.graph import batchnorm_frac
+
+        f = batchnorm_frac(self.design.tensor_type(n.inputs[0]), n)
+        key = (n.name, ops.name)
+        if key not in self._weights:  # scale and bias per element, aligned to f
+            s, b = n.per_element()
+            self._weights[key] = (ops.shifted(s, f - fracs[0] - n.weight_type.frac), ops.shifted(b, f - n.bias_type.frac))
+        s, b = self._weights[key]
+        return ops.cast(args[0] * s[None, :] + b[None, :], f, n.type, self._may(n))

@@ -150,10 +150,18 @@ def _values(rng, t: str, shape) -> list:
     return (rng.integers(ft.int_min, ft.int_max + 1, size=shape) * ft.lsb).tolist()
 
 
-def fuzz_graph(seed: int) -> dict:
-    """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value."""
-    rng = np.random.default_rng(10_000 + seed)
-    n_in = int(rng.integers(2, 7))
+def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False) -> dict:
+    """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With
+    conv, the inputs are an image of (2-5, 2-5, 1-2) and a conv2d node (kernel up to 3 x 3, strides 1-2) comes first;
+    with batchnorm, half the nodes are followed by a batchnorm (per element, or per channel after the conv2d), drawn
+    from a stream of their own (the other draws, and so the designs without batchnorm, stay as they were)."""
+    rng = np.random.default_rng((20_000 if conv else 10_000) + seed)
+    bn_rng = np.random.default_rng(30_000 + seed)
+    if conv:
+        ih, iw, ic = int(rng.integers(2, 6)), int(rng.integers(2, 6)), int(rng.integers(1, 3))
+        n_in = ih * iw * ic
+    else:
+        n_in = int(rng.integers(2, 7))
     inputs = []
     for k in range(n_in):
         w = int(rng.integers(1, 11))
@@ -171,6 +179,15 @@ def fuzz_graph(seed: int) -> dict:
         names = [k for k, v in size.items() if n is None or v == n]
         return names[int(rng.integers(len(names)))] if names else None
 
+    def maybe_batchnorm(src, per: int):
+        if not batchnorm or bn_rng.random() < 0.5:
+            return
+        st, bt = _type(bn_rng, 8, True, False), _type(bn_rng, 8, None, False)
+        name = f"bn_{src}"
+        nodes.append({"name": name, "op": "batchnorm", "input": src, "scale": _values(bn_rng, st, per), "bias": _values(bn_rng, bt, per),
+                      "scale_type": st, "bias_type": bt, "type": _type(bn_rng, 24)})
+        size[name] = size[src]
+
     def dense(name, src, out):
         wt, bt = _type(rng, 8, True, False), _type(rng, 8, None, False)
         nodes.append({"name": name, "op": "dense", "input": src, "weight": _values(rng, wt, (size[src], out)),
@@ -178,6 +195,17 @@ def fuzz_graph(seed: int) -> dict:
                       "accum_type": _type(rng, 32, True), "result_type": _type(rng, 24, True)})
         size[name] = out
 
+    if conv:
+        kh, kw = int(rng.integers(1, min(ih, 3) + 1)), int(rng.integers(1, min(iw, 3) + 1))
+        # strides that divide the input less the kernel (no padding)
+        sh, sw = [int(rng.choice([d for d in (1, 2) if (n - k) % d == 0])) for n, k in ((ih, kh), (iw, kw))]
+        nf = int(rng.integers(1, 4))
+        wt, bt = _type(rng, 8, True, False), _type(rng, 8, None, False)
+        nodes.append({"name": "conv", "op": "conv2d", "input": "input", "in_shape": [ih, iw, ic], "kernel": [kh, kw], "strides": [sh, sw],
+                      "weight": _values(rng, wt, (kh, kw, ic, nf)), "bias": _values(rng, bt, nf), "weight_type": wt, "bias_type": bt,
+                      "accum_type": _type(rng, 32, True), "result_type": _type(rng, 24, True)})
+        size["conv"] = ((ih - kh) // sh + 1) * ((iw - kw) // sw + 1) * nf
+        maybe_batchnorm("conv", nf)
     for j in range(int(rng.integers(2, 8))):
         name = f"n{j}"
         op = ["dense", "dense", "relu", "linear", "add", "subtract", "multiply", "square"][int(rng.integers(8))]
@@ -191,7 +219,8 @@ def fuzz_graph(seed: int) -> dict:
             other = src if rng.random() < 0.3 else pick(size[src])
             nodes.append({"name": name, "op": op, "inputs": [src, other], "type": _type(rng, 24)})
             size[name] = size[src]
-    last = f"n{len(nodes) - 1}" if nodes else "input"
+        maybe_batchnorm(name, size[name])
+    last = nodes[-1]["name"] if nodes else "input"
     kind = int(rng.integers(4))
     if kind == 0:
         nodes.append({"name": "score", "op": "sum", "input": last, "type": _type(rng, 24)})
@@ -206,5 +235,5 @@ def fuzz_graph(seed: int) -> dict:
     score_t = nodes[-1].get("type") or nodes[-1]["result_type"]
     st = FixedType.parse(score_t)
     raws = sorted(int(v) for v in rng.integers(st.int_min, st.int_max + 1, 3))
-    return {"format": "trigger-design/2", "name": f"fuzz{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
+    return {"format": "trigger-design/2", "name": f"fuzz{'conv' if conv else ''}{'bn' if batchnorm else ''}{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
             "score": "score", "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}

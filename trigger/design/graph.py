@@ -14,6 +14,9 @@ values of one fixed-point type. Semantics, as the hls4ml layer of that name comp
               row, kernel column, channel in that order acc = cast(accum, acc + cast(accum, x[oh*SH+kh, ow*SW+kw, c]
               * w[kh][kw][c][f])); flattened (oh, ow, f) as Keras's Flatten. It is a dense node applied to every
               patch (weight rows in (kh, kw, c) order), and every implementation builds it so.
+    batchnorm hls4ml's BatchNormalization (nnet::normalize): y_i = cast(type, x_i * scale_j + bias_j), j = i mod
+              len(scale) (one value per element, or per channel of a channels-last tensor), the product and the sum
+              exact (ap_fixed arithmetic), then one cast
 A new kind adds an entry to KINDS here and one function per implementation (emulator, HLS, RTL, intervals).
 """
 
@@ -40,6 +43,7 @@ KINDS = {
     "sum": (("input", "type"), ()),
     "dot": (("inputs", "accum_type", "type"), ()),
     "conv2d": (("input", "in_shape", "kernel", "strides", "weight", "bias", "weight_type", "bias_type", "accum_type", "result_type"), ()),
+    "batchnorm": (("input", "scale", "bias", "scale_type", "bias_type", "type"), ()),
 }
 WEIGHTED = ("dense", "conv2d")  # nodes with a weight matrix, accumulated as hls4ml's latency dense does
 
@@ -51,7 +55,7 @@ class Node:
     inputs: tuple[str, ...]
     type: FixedType  # the output tensor's type (a dense node's result_type)
     size: int  # values in the output tensor
-    weight: np.ndarray | None = None  # dense: (n_in, n_out) raw integers of weight_type
+    weight: np.ndarray | None = None  # dense: (n_in, n_out) raw integers of weight_type; batchnorm: the scale, (L,)
     bias: np.ndarray | None = None
     weight_type: FixedType | None = None
     bias_type: FixedType | None = None
@@ -90,10 +94,18 @@ class Node:
                   "weight_type": self.weight_type.hls(), "bias_type": self.bias_type.hls(),
                   "accum_type": self.accum_type.hls(), "result_type": self.type.hls()}
             return d
+        if self.op == "batchnorm":
+            d |= {"scale": (self.weight * self.weight_type.lsb).tolist(), "bias": (self.bias * self.bias_type.lsb).tolist(),
+                  "scale_type": self.weight_type.hls(), "bias_type": self.bias_type.hls()}
         if self.op == "dot":
             d["accum_type"] = self.accum_type.hls()
         d["type"] = self.type.hls()
         return d
+
+    def per_element(self) -> tuple[np.ndarray, np.ndarray]:
+        """batchnorm: the raw scale and bias of every element (index i mod their length)."""
+        reps = self.size // len(self.weight)
+        return np.tile(self.weight, reps), np.tile(self.bias, reps)
 
 
 def nodes_from_layers(layers, score) -> tuple[list[Node], str, str]:
@@ -135,7 +147,17 @@ def product_width(design, n: Node) -> int:
         a, b = (design.tensor_type(x) for x in n.inputs)
         f = max(a.frac, b.frac, n.type.frac)
         return max(a.width + f - a.frac, b.width + f - b.frac) + 1
+    if n.op == "batchnorm":
+        x = design.tensor_type(n.inputs[0])
+        f = batchnorm_frac(x, n)
+        return max(x.width + n.weight_type.width + f - x.frac - n.weight_type.frac, n.bias_type.width + f - n.bias_type.frac) + 1
     return 0
+
+
+def batchnorm_frac(x: FixedType, n: Node) -> int:
+    """The fraction bits x * scale + bias is formed at, exactly: the finer of the product's and the bias's (or the
+    result type's, so that a cast to it only drops bits)."""
+    return max(x.frac + n.weight_type.frac, n.bias_type.frac, n.type.frac)
 
 
 def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
@@ -178,6 +200,8 @@ def read_nodes(r, d: dict, n_inputs: int) -> tuple[list[Node], str, str | None]:
                         r.type(item["accum_type"], f"{p}.accum_type"))
         elif op == "conv2d":
             node = _read_conv2d(r, item, p, name, ins[0], n_in)
+        elif op == "batchnorm":
+            node = _read_batchnorm(r, item, p, name, ins[0], n_in)
         else:
             size = 1 if op in ("sum", "dot") else n_in
             acc = r.type(item["accum_type"], f"{p}.accum_type") if op == "dot" else None
@@ -226,6 +250,21 @@ def _read_conv2d(r, item: dict, p: str, name: str, src: str, n_in: int) -> Node:
                 r.type(item["accum_type"], f"{p}.accum_type"), (h, w, c), (kh, kw), (sh, sw))
     oh, ow, f = node.out_shape
     return dataclasses.replace(node, size=oh * ow * f)
+
+
+def _read_batchnorm(r, item: dict, p: str, name: str, src: str, n_in: int) -> Node:
+    from trigger.design.reader import MAX_PARAM_WIDTH
+
+    st, bt = r.type(item["scale_type"], f"{p}.scale_type"), r.type(item["bias_type"], f"{p}.bias_type")
+    for key, t in (("scale_type", st), ("bias_type", bt)):
+        if t.width > MAX_PARAM_WIDTH:
+            r.fail(f"{p}.{key}", f"{t.width} bits: scales and biases of at most {MAX_PARAM_WIDTH} bits are supported")
+    n = len(r.array(item["scale"], f"{p}.scale", 1))
+    if n == 0 or n_in % n:
+        r.fail(f"{p}.scale", f"{n} values: one per element of {src!r} ({n_in}) or per channel (a divisor of {n_in})")
+    scale = r.on_grid(item["scale"], st, f"{p}.scale", (n,))
+    bias = r.on_grid(item["bias"], bt, f"{p}.bias", (n,))
+    return Node(name, "batchnorm", (src,), r.type(item["type"], f"{p}.type"), n_in, scale, bias, st, bt)
 
 
 def _warn_unused(r, nodes: list[Node], score: str, expose: str | None) -> None:

@@ -184,6 +184,10 @@ def _node(a: Analysis, design: Design, k: int, n):
         return np.tile(y_lo, len(idx)), np.tile(y_hi, len(idx))
     if n.op == "relu":
         return _cast_noted(a, (n.name, "type"), f"{where}.type", np.maximum(lo, 0), np.maximum(hi, 0), n.type)
+    if n.op == "batchnorm":
+        sc, b = n.per_element()
+        sc, b = sc * n.weight_type.lsb, b * n.bias_type.lsb
+        return _cast_noted(a, (n.name, "type"), f"{where}.type", np.minimum(lo * sc, hi * sc) + b, np.maximum(lo * sc, hi * sc) + b, n.type)
     if n.op == "linear":
         return _cast_noted(a, (n.name, "type"), f"{where}.type", lo, hi, n.type)
     if n.op == "square":

@@ -52,6 +52,12 @@ def _node_code(d: Design, n, ids: dict[str, str]) -> tuple[list[str], list[str]]
         body += [loop, "#pragma HLS UNROLL", f"        if ({a}[i] > 0) {me}[i] = ({t}){a}[i]; else {me}[i] = 0;", "    }"]
     elif n.op == "linear":
         body += [loop, "#pragma HLS UNROLL", f"        {me}[i] = ({t}){a}[i];", "    }"]
+    elif n.op == "batchnorm":  # nnet::normalize's arithmetic: the exact product plus the bias, one cast
+        m = len(n.weight)
+        decl += [f"typedef {n.weight_type.hls()} {me}_s_t;", f"typedef {n.bias_type.hls()} {me}_b_t;",
+                 f"static const {me}_s_t {me}_s[{m}] = {{{_values(n.weight, n.weight_type.lsb)}}};",
+                 f"static const {me}_b_t {me}_b[{m}] = {{{_values(n.bias, n.bias_type.lsb)}}};"]
+        body += [loop, "#pragma HLS UNROLL", f"        {me}[i] = ({t})({a}[i] * {me}_s[i % {m}] + {me}_b[i % {m}]);", "    }"]
     elif n.op == "square":
         body += [loop, "#pragma HLS UNROLL", f"        {me}[i] = ({t})({a}[i] * {a}[i]);", "    }"]
     elif n.op in ("add", "subtract", "multiply"):

@@ -86,6 +86,9 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
         return [v for row in n.patches() for v in _dense(x[row], n, analysis.dense[n.name])]
     if n.op == "relu":
         return [cast(v.relu(), t) for v in a]
+    if n.op == "batchnorm":  # constant products and sums, exact in da4ml, then one cast
+        sc, b = n.per_element()
+        return [cast(v * float(si * n.weight_type.lsb) + float(bi * n.bias_type.lsb), t) for v, si, bi in zip(a, sc, b)]
     if n.op == "linear":
         return [cast(v, t) for v in a]
     if n.op == "square":

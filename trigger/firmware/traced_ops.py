@@ -62,6 +62,16 @@ def wrap(v, k: int, i: int, f: int):
     return (s + _bit(s.is_negative()) * 2.0**i).quantize(0, i, f, "WRAP", "TRN")
 
 
+def _saturate(v, k: int, i: int, f: int, mode: str):
+    """da4ml's own saturation (max_of/min_of), applied to v's unscaled form: da4ml 0.5.2 keeps a value as integer
+    wires times a power of two, and its min_of compared wrongly where that power was far from 1 (2^-40 after chained
+    squares, a random graph: 1 clamped to 0.375 gave 0). The unscaled value carries 2^0; the same wires, the same cost."""
+    e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
+    if e == 0:
+        return v.quantize(k, i, f, mode, "TRN")
+    return (v * 2.0**-e).quantize(k, i - e, f + e, mode, "TRN") * 2.0**e
+
+
 def _clear_out_of_range(wrapped, out, t: FixedType):
     """wrapped where out == 0, else 0: two ReLUs of values pushed below zero, no multiplexer."""
     kill = out * 2.0 ** (kif(t)[1] + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
@@ -142,10 +152,8 @@ def cast(v, t: FixedType):
         v = v.quantize(kv, max(iv + 1, 1 - f), f, "WRAP", "TRN")
     if o is Overflow.WRAP:
         return wrap(v, k, i, f)
-    if o is Overflow.SAT:
-        return v.quantize(k, i, f, "SAT", "TRN")
-    if o is Overflow.SAT_SYM:
-        return v.quantize(k, i, f, "SAT_SYM" if t.signed else "SAT", "TRN")
+    if o is Overflow.SAT or o is Overflow.SAT_SYM:
+        return _saturate(v, k, i, f, "SAT_SYM" if o is Overflow.SAT_SYM and t.signed else "SAT")
     # SAT_ZERO: any value outside the range gives 0. Built from ReLUs and 0/1 sign bits, not msb_mux: da4ml
     # 0.5.2's msb_mux gave wrong values where its operands carry different scale factors (a left-shifted input,
     # a negated comparison), which made the random designs' Verilog inexact.
