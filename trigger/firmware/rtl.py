@@ -190,7 +190,9 @@ def choose_cutoff(comb, cfg: Config) -> float:
     if stages < 1:
         raise ValueError(f"a latency budget of {fw.max_latency_cycles} cycles cannot hold a registered pipeline")
     total = float(comb.latency[1])
-    return max(total / max(stages - 1, 1), 1e-3) * (1 + 1e-6)
+    # at least one op's delay (da4ml's unit): below it a shallow design's pipeline gets stages with nothing to do,
+    # which da4ml 0.5.2's pipeliner mis-indexes (IndexError in Solution.inp_qint; random graphs): fewer clocks instead
+    return max(total / max(stages - 1, 1), 1.0) * (1 + 1e-6)
 
 
 # long: da4ml's Verilog, our wrapper and the port description are written from one set of widths; kept together so they cannot drift

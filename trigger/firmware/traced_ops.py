@@ -23,6 +23,7 @@ def _bit(b):
     return float(b) if isinstance(b, (bool, np.bool_)) else b
 
 
+FINER = 8  # bits: a saturation limit this much finer than the value's LSB still goes to da4ml's own (AXOL1TL v5: 3)
 WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) wrongly, in its interpreter and its Verilog
 
 
@@ -67,9 +68,20 @@ def _saturate(v, k: int, i: int, f: int, mode: str):
     wires times a power of two, and its min_of compared wrongly where that power was far from 1 (2^-40 after chained
     squares, a random graph: 1 clamped to 0.375 gave 0). The unscaled value carries 2^0; the same wires, the same cost."""
     e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
-    if e == 0:
+    if e:
+        return _saturate(v * 2.0**-e, k, i - e, f + e, mode) * 2.0**e
+    hi = 2.0**i - 2.0**-f
+    lo = (-hi if mode == "SAT_SYM" else -(2.0**i)) if k else 0.0
+    if math.log2(float(v.step)) + f <= FINER:
         return v.quantize(k, i, f, mode, "TRN")
-    return (v * 2.0**-e).quantize(k, i - e, f + e, mode, "TRN") * 2.0**e
+    # a limit far finer than v's LSB: da4ml 0.5.2's Verilog got such a clamp wrong (random graphs: v on a grid of 4
+    # clamped to 4 - 2^-17; its interpreter was right); clamp with ReLUs of differences instead (more adders)
+    r = v
+    if v.high > hi:
+        r = r - (r - hi).relu()
+    if v.low < lo:
+        r = r + (lo - r).relu()
+    return r.quantize(k, i, f, "WRAP", "TRN")
 
 
 def _clear_out_of_range(wrapped, out, t: FixedType):
