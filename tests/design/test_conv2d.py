@@ -10,7 +10,7 @@ import pytest
 import where
 from designs import modes_used, random_conv_graph
 from emulator import Emulator
-from test_graph import _csim, _equal, _ir, _words
+from test_graph import _csim, _equal, _ir, _words, exact_everywhere
 from trigger.design import DesignError, design_from_dict
 
 CICADA = where.SHARED / "cicada"
@@ -19,13 +19,7 @@ CICADA = where.SHARED / "cicada"
 @pytest.mark.parametrize("seed", [0, 1, 2, 3] + [pytest.param(s, marks=pytest.mark.slow) for s in range(4, 8)])
 def test_random_conv_graph_exact_in_emulator_csim_and_da4ml(seed, tmp_path):
     d = design_from_dict(random_conv_graph(seed))
-    emu = Emulator(d)
-    words = _words(emu, n=6000, seed=seed)
-    ref = emu.run_full(words)
-    _equal(ref, emu.run(words), "emulator float path")
-    _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
-    ir = _ir(d, words)
-    _equal(ref, (ir.mu, ir.score, ir.bits), "da4ml graph")
+    exact_everywhere(d, _words(Emulator(d), n=6000, seed=seed), tmp_path)
 
 
 def test_random_conv_graphs_cover_every_mode_and_the_conv_really_overflows():

@@ -51,18 +51,23 @@ def _equal(ref, got, what):
         assert np.array_equal(np.asarray(a), np.asarray(b)), f"{what}: {name}: {int((np.asarray(a) != np.asarray(b)).sum())} values differ"
 
 
+def exact_everywhere(d, words, tmp: Path, square_ins=("dsp",)):
+    """The emulator's float path, the C simulation and da4ml's graph (each square_in) equal to the int64 emulator."""
+    emu = Emulator(d)
+    ref = emu.run_full(words)
+    _equal(ref, emu.run(words), "emulator float path")
+    _equal(ref, _csim(d, tmp).run(words), "C simulation")
+    for square_in in square_ins:  # a value times itself as `*`, or from adders
+        ir = _ir(d, words, square_in)
+        _equal(ref, (ir.mu, ir.score, ir.bits), f"da4ml graph, square_in {square_in}")
+    return emu
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_graph_exact_in_emulator_csim_and_da4ml(seed, tmp_path):
     d = design_from_dict(random_graph(seed))
-    emu = Emulator(d)
-    words = _words(emu, seed=seed)
-    ref = emu.run_full(words)
-    assert emu._table is not None  # the float path scales by lookup table: checked here against the int64 scaling
-    _equal(ref, emu.run(words), "emulator float path")
-    _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
-    for square_in in ("dsp", "lut"):  # a value times itself as `*`, and from adders
-        ir = _ir(d, words, square_in)
-        _equal(ref, (ir.mu, ir.score, ir.bits), f"da4ml graph, square_in {square_in}")
+    emu = exact_everywhere(d, _words(Emulator(d), seed=seed), tmp_path, ("dsp", "lut"))
+    assert emu._table is not None  # the float path scales by lookup table: checked above against the int64 scaling
 
 
 def test_random_graphs_cover_every_mode_and_really_overflow():
@@ -108,14 +113,7 @@ def _fuzz_design(seed):
 @pytest.mark.parametrize("seed", FUZZ)
 def test_fuzz_graph_exact_in_every_implementation(seed, tmp_path):
     d = _fuzz_design(seed)
-    emu = Emulator(d)
-    words = _words(emu, n=4000, seed=seed)
-    ref = emu.run_full(words)
-    _equal(ref, emu.run(words), "emulator float path")
-    _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
-    for square_in in ("dsp", "lut"):
-        ir = _ir(d, words, square_in)
-        _equal(ref, (ir.mu, ir.score, ir.bits), f"da4ml graph, square_in {square_in}")
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
 
 
 @pytest.mark.parametrize("seed", [20, 77])
@@ -144,19 +142,13 @@ def test_batchnorm_exact_in_every_implementation(seed, tmp_path):
         warnings.simplefilter("ignore")
         d = design_from_dict(g)
     assert design_from_dict(d.to_dict()).to_dict() == d.to_dict()  # the file round-trips
-    emu = Emulator(d)
-    words = _words(emu, n=4000, seed=seed)
-    ref = emu.run_full(words)
-    _equal(ref, emu.run(words), "emulator float path")
-    _equal(ref, _csim(d, tmp_path).run(words), "C simulation")
-    ir = _ir(d, words)
-    _equal(ref, (ir.mu, ir.score, ir.bits), "da4ml graph")
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path)
 
 
 def test_intervals_hold_every_value():
     """Interval analysis bounds every value every node takes (the float path and the RTL leave casts out on its
-    word): checked on the emulator's int64 values of 40 random DAGs and the fixed-shape graphs, on random and edge
-    words."""
+    word): checked on the emulator's int64 values of 80 random DAGs (half with conv2d and batchnorm nodes) and the
+    fixed-shape graphs, on random and edge words."""
     from trigger.design import DesignError
 
     designs = [design_from_dict(random_graph(s)) for s in range(6)]
