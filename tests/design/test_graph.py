@@ -116,6 +116,15 @@ def test_fuzz_graph_exact_in_every_implementation(seed, tmp_path):
     exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
 
 
+def test_fuzz_conv_graph_exact_in_every_implementation(tmp_path):
+    """Conv seed 44: an input whose scaled values all round to one (-1.5) before a wrap into ap_fixed<2,1>: da4ml
+    returned the constant unwrapped; the RTL now wraps it in exact integers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(fuzz_graph(44, conv=True))
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=44), tmp_path, ("dsp", "lut"))
+
+
 @pytest.mark.parametrize("seed", [20, 77])
 def test_fuzz_graph_verilog(seed, tmp_path):
     """The emitted Verilog (wrapper included, Verilator) of two random DAGs that found RTL defects: 20's saturation

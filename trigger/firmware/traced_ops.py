@@ -162,6 +162,8 @@ def cast(v, t: FixedType):
         # rounded; no bit lost at the top yet: a value below the new LSB may round to +-1 LSB (a floor of -2^-7 to
         # frac 0 is -1: with iv + 1 = -1 integer bits da4ml would make it a constant 0)
         v = v.quantize(kv, max(iv + 1, 1 - f), f, "WRAP", "TRN")
+        if v.low == v.high:  # every value rounds to one: its overflow in exact integers, as for any constant
+            return _cast_const(v, t.with_modes(Rounding.TRN, o))
     if o is Overflow.WRAP:
         return wrap(v, k, i, f)
     if o is Overflow.SAT or o is Overflow.SAT_SYM:
