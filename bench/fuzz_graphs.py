@@ -25,14 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from designs import fuzz_graph  # noqa: E402  (the generator the tests use too)
-
-
-def _words(emu, seed: int, n: int = 4000) -> np.ndarray:
-    from trigger.verify.edge_words import edge_cases
-
-    rng = np.random.default_rng(seed)
-    return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
+from designs import fuzz_graph, random_words  # noqa: E402  (what the tests use too)
 
 
 def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False) -> dict:
@@ -52,7 +45,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
-    words = _words(emu, seed)
+    words = random_words(emu, 4000, seed)
     ref = emu.run_full(words)
     got = {"emulator float path": emu.run(words)}
     write_hls(load_config(None), d, tmp / "hls")
@@ -70,7 +63,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
             continue
         x = words * np.array([i.type.lsb for i in d.inputs])
         o = comb.predict(x, n_threads=1) if _ir_width(comb) <= 32 else np.array([comb(list(r)) for r in x[:800]], dtype=np.float64)
-        ir = Outputs(*vars(rtl_outputs(o, Emulator(d))).values())
+        ir = Outputs(*vars(rtl_outputs(o, emu)).values())
         got[f"da4ml graph ({sq})"] = (ir.mu, ir.score, ir.bits)
     if verilog and not refused:
         from trigger.firmware.rtl import write_rtl
@@ -92,7 +85,6 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
 def _csim_in_child(hls: Path, d, words: np.ndarray):
     """The C simulation in a process of its own (ap_types' asserts abort the process): its outputs, or None."""
     import subprocess
-    import sys
 
     np.save(hls / "words.npy", words)
     code = ("import sys, numpy as np; from pathlib import Path; from trigger.firmware.hls import CSim; "

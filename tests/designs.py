@@ -24,6 +24,14 @@ def _on_grid(rng, shape, frac: int, lim: int):
     return (rng.integers(-lim, lim + 1, size=shape) * 2.0**-frac).tolist()
 
 
+def random_words(emu, n: int = 20000, seed: int = 0) -> np.ndarray:
+    """n random full-range words of a design, then its edge cases (extremes, empty, saturating drives)."""
+    from trigger.verify.edge_words import edge_cases
+
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
+
+
 def modes_used(design) -> set:
     """The (rounding, overflow) pairs of every type a design's nodes cast to."""
     return {(t.rounding, t.overflow) for n in design.nodes for t in (n.type, n.accum_type) if t is not None}

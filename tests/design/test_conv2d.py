@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import where
-from designs import modes_used, random_conv_graph
+from designs import modes_used, random_conv_graph, random_words as _words
 from emulator import Emulator
-from test_graph import _csim, _equal, _ir, _words, exact_everywhere
+from test_graph import _csim, _equal, _ir, exact_everywhere
 from trigger.design import DesignError, design_from_dict
 
 CICADA = where.SHARED / "cicada"

@@ -18,14 +18,7 @@ from trigger.design import DesignError, design_from_dict, save_design
 
 SHARED = where.SHARED
 
-from designs import MODES, fuzz_graph, modes_used, random_graph  # noqa: E402
-def _words(emu, n=20000, seed=0):
-    from trigger.verify.edge_words import edge_cases
-
-    rng = np.random.default_rng(seed)
-    return np.concatenate([rng.integers(emu.word_min, emu.word_max + 1, size=(n, emu.n_inputs))] + list(edge_cases(emu).values()))
-
-
+from designs import MODES, fuzz_graph, modes_used, random_graph, random_words as _words  # noqa: E402
 def _ir(design, words, square_in="dsp"):
     """da4ml's graph: its C++ interpreter, or its Python one (row by row, slow) where values pass 32 bits, as compare does."""
     from trigger.verify.compare import Outputs, _ir_width, rtl_outputs

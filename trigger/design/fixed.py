@@ -120,6 +120,11 @@ class FixedType:
     def max_value(self) -> float:
         return self.int_max * self.lsb
 
+    @property
+    def lowest_raw(self) -> int:
+        """The lowest raw value a cast to this type leaves unchanged: AP_SAT_SYM sends int_min to -int_max."""
+        return -self.int_max if (self.overflow is Overflow.SAT_SYM and self.signed) else self.int_min
+
     @classmethod
     def int(cls, width: int, signed: bool = True) -> "FixedType":
         """ap_int<W> / ap_uint<W>: a value with fraction bits converts into it as C does, toward zero (ap_fixed's

@@ -18,15 +18,10 @@ from trigger.design.fixed import FixedType, Overflow
 EFFECT = {Overflow.WRAP: "wraps", Overflow.SAT: "saturates", Overflow.SAT_ZERO: "becomes 0", Overflow.SAT_SYM: "saturates (symmetric)"}
 
 
-def lowest_raw(t: FixedType) -> int:
-    """The lowest raw value a cast to t leaves unchanged: SAT_SYM sends int_min to -int_max."""
-    return -t.int_max if (t.overflow is Overflow.SAT_SYM and t.signed) else t.int_min
-
-
 def after_cast(lo, hi, t: FixedType):
     """Bounds after casting values in [lo, hi] to t (rounding moves a bound by at most one LSB), and where it may overflow."""
     lo2, hi2 = np.floor(np.asarray(lo, dtype=np.float64) / t.lsb) * t.lsb, np.ceil(np.asarray(hi, dtype=np.float64) / t.lsb) * t.lsb
-    floor = lowest_raw(t) * t.lsb
+    floor = t.lowest_raw * t.lsb
     over = (hi2 > t.max_value) | (lo2 < floor)
     if t.overflow is Overflow.WRAP:
         lo2, hi2 = np.where(over, t.min_value, lo2), np.where(over, t.max_value, hi2)
@@ -47,6 +42,8 @@ class DenseProof:
     acc_lo: np.ndarray  # bounds of every partial sum, raw at accum_t's LSB
     acc_hi: np.ndarray
     bound: float  # the largest |partial sum|, raw
+    sum_lo: np.ndarray  # bounds of the full sum of the cast terms where nothing overflows, real
+    sum_hi: np.ndarray
 
 
 def dense_proof(n, x_frac: int, x_lo_raw: np.ndarray, x_hi_raw: np.ndarray) -> DenseProof:
@@ -56,7 +53,7 @@ def dense_proof(n, x_frac: int, x_lo_raw: np.ndarray, x_hi_raw: np.ndarray) -> D
     p_lo = np.minimum(x_lo_raw[:, None] * w, x_hi_raw[:, None] * w)
     p_hi = np.maximum(x_lo_raw[:, None] * w, x_hi_raw[:, None] * w)
     sh, b_sh = acc.frac - pf, acc.frac - n.bias_type.frac
-    low = lowest_raw(acc)
+    low = acc.lowest_raw
     exact_products = sh >= 0 and (p_lo * 2.0**sh >= low).all() and (p_hi * 2.0**sh <= acc.int_max).all()
     exact_bias = b_sh >= 0 and ((n.bias * 2.0**b_sh >= low) & (n.bias * 2.0**b_sh <= acc.int_max)).all()
     # every partial sum (the bias first, then the products in order), each term as cast to accum_t, lies between
@@ -73,7 +70,8 @@ def dense_proof(n, x_frac: int, x_lo_raw: np.ndarray, x_hi_raw: np.ndarray) -> D
     reach = np.maximum(np.abs(lo_sum), np.abs(hi_sum)).max(initial=0)
     if not no_overflow:
         reach = max(reach, max(abs(acc.int_min), acc.int_max) + float(np.maximum(np.abs(c_lo), np.abs(c_hi)).max(initial=0)) / acc.lsb)
-    return DenseProof(pf, summed, bool(exact_products and exact_bias and no_overflow), lo_sum, hi_sum, float(reach))
+    return DenseProof(pf, summed, bool(exact_products and exact_bias and no_overflow), lo_sum, hi_sum, float(reach),
+                      b_lo + c_lo.sum(axis=0), b_hi + c_hi.sum(axis=0))
 
 
 @dataclass
@@ -126,7 +124,7 @@ def _dense(a: Analysis, design: Design, n, where: str, lo, hi):
     x_t = design.tensor_type(n.inputs[0])
     a.dense[n.name] = proof = dense_proof(n, x_t.frac, np.rint(lo / x_t.lsb), np.rint(hi / x_t.lsb))
     acc = n.accum_type
-    w, b = n.weight * n.weight_type.lsb, n.bias * n.bias_type.lsb
+    w = n.weight * n.weight_type.lsb
     p_lo, p_hi = np.minimum(lo[:, None] * w, hi[:, None] * w), np.maximum(lo[:, None] * w, hi[:, None] * w)
     _, _, p_over = after_cast(p_lo, p_hi, acc)
     if p_over.any():
@@ -141,11 +139,9 @@ def _dense(a: Analysis, design: Design, n, where: str, lo, hi):
     _note(a.notes, f"{where}.accum_type (partial sums)", s_lo, s_hi, acc, over)
     if over.any():
         a.may_overflow.add((n.name, "accum"))
-    # without overflow the sum of the cast terms; rounding moves each product by less than one LSB of accum_t
-    c_lo, c_hi, _ = after_cast(p_lo, p_hi, acc)
-    b_lo, b_hi, _ = after_cast(b, b, acc)
-    box_lo, box_hi = b_lo + c_lo.sum(axis=0), b_hi + c_hi.sum(axis=0)
-    lo, hi = np.where(over, a_lo, np.clip(box_lo, a_lo, a_hi)), np.where(over, a_hi, np.clip(box_hi, a_lo, a_hi))
+    # without overflow the sum of the cast terms (rounding moves each product by less than one LSB of accum_t)
+    lo = np.where(over, a_lo, np.clip(proof.sum_lo, a_lo, a_hi))
+    hi = np.where(over, a_hi, np.clip(proof.sum_hi, a_lo, a_hi))
     return _cast_noted(a, (n.name, "type"), f"{where}.result_type", lo, hi, n.type)
 
 
@@ -155,7 +151,7 @@ def _tree_bounds(lo: list, hi: list, t: FixedType):
     zeroing one is not: the whole range."""
     if t.overflow not in (Overflow.SAT, Overflow.SAT_SYM):
         return np.array([t.min_value]), np.array([t.max_value])
-    lo_sat = lowest_raw(t) * t.lsb
+    lo_sat = t.lowest_raw * t.lsb
 
     def tree(v):
         if len(v) == 1:

@@ -70,10 +70,10 @@ def _saturate(v, k: int, i: int, f: int, mode: str):
     e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
     if e:
         return _saturate(v * 2.0**-e, k, i - e, f + e, mode) * 2.0**e
-    hi = 2.0**i - 2.0**-f
-    lo = (-hi if mode == "SAT_SYM" else -(2.0**i)) if k else 0.0
     if math.log2(float(v.step)) + f <= FINER:
         return v.quantize(k, i, f, mode, "TRN")
+    hi = 2.0**i - 2.0**-f
+    lo = (-hi if mode == "SAT_SYM" else -(2.0**i)) if k else 0.0
     # a limit far finer than v's LSB: da4ml 0.5.2's Verilog got such a clamp wrong (random graphs: v on a grid of 4
     # clamped to 4 - 2^-17; its interpreter was right); clamp with ReLUs of differences instead (more adders)
     r = v
@@ -111,8 +111,7 @@ def _cast_wide(v, t: FixedType):
     o = t.overflow
     if o is Overflow.WRAP:
         return wrapped
-    hi = t.max_value
-    lo = -hi if (o is Overflow.SAT_SYM and t.signed) else t.min_value
+    hi, lo = t.max_value, t.lowest_raw * t.lsb
     if v.low >= lo and v.high < hi + t.lsb:
         return wrapped
     # floor(v) > hi <=> v >= hi + lsb <=> v > hi + lsb - step; floor(v) < lo <=> v < lo (lo lies on t's grid)
@@ -143,7 +142,7 @@ def _cast_const(v, t: FixedType):
     elif t.overflow is Overflow.SAT_ZERO:
         q = q if lo <= q <= hi else 0
     else:
-        q = min(max(q, -hi if (t.overflow is Overflow.SAT_SYM and t.signed) else lo), hi)
+        q = min(max(q, t.lowest_raw), hi)
     return const(q * t.lsb, v)
 
 
