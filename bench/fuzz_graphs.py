@@ -1,5 +1,5 @@
 """A wider fuzz of graph designs than the tests' fixed-shape generator: random DAGs of every node kind (dense,
-relu, linear, add, subtract, multiply, square, sum, dot; conv2d and batchnorm with flags) with random types (1-40 bits, integer bits below zero and
+relu, linear, add, subtract, multiply, square, sum, dot; conv2d, batchnorm, maximum/minimum with flags) with random types (1-40 bits, integer bits below zero and
 past the width, signed or not, every rounding x overflow mode) through every implementation: the emulator's int64
 path against its float path, the HLS C simulation (g++, ap_types) and da4ml's graph with both `square_in`s.
 
@@ -7,6 +7,7 @@ path against its float path, the HLS C simulation (g++, ap_types) and da4ml's gr
     python -m bench.fuzz_graphs --seeds 0-39 --verilog   # also the emitted Verilog, under Verilator
     python -m bench.fuzz_graphs --seeds 0-99 --conv      # image inputs, a conv2d node first
     python -m bench.fuzz_graphs --seeds 0-99 --batchnorm # batchnorm nodes after half the others
+    python -m bench.fuzz_graphs --seeds 0-99 --minmax    # maximum/minimum nodes after half the others
 
 A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
 implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from designs import fuzz_graph, random_words  # noqa: E402  (what the tests use too)
 
 
-def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False) -> dict:
+def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False) -> dict:
     """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
     reset/valid wrapper): {'status': ..., 'diffs': [...]}."""
     from emulator import Emulator
@@ -41,7 +42,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = design_from_dict(fuzz_graph(seed, conv, batchnorm))
+            d = design_from_dict(fuzz_graph(seed, conv, batchnorm, minmax))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -110,19 +111,20 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None)
     p.add_argument("--conv", action="store_true", help="image inputs with a conv2d node first")
     p.add_argument("--batchnorm", action="store_true", help="half the nodes followed by a batchnorm")
+    p.add_argument("--minmax", action="store_true", help="half the nodes followed by a maximum or minimum")
     p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
     p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
     a = p.parse_args(argv)
     if a.dump is not None:
         import yaml
 
-        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm), sort_keys=False))
+        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm)
+                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax)
             except Exception as exc:  # a crash is a finding too
                 r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
         results[seed] = r

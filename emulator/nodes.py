@@ -151,7 +151,7 @@ class NodeRunner:
         if n.op in ("relu", "linear"):
             return ta.width + up(t, ta.frac)
         tb = design.tensor_type(n.inputs[-1])
-        if n.op in ("add", "subtract"):
+        if n.op in ("add", "subtract", "maximum", "minimum"):
             f = max(ta.frac, tb.frac)
             return max(ta.width + f - ta.frac, tb.width + f - tb.frac) + 1 + up(t, f)
         if n.op in ("multiply", "square"):
@@ -243,6 +243,14 @@ class NodeRunner:
     def _subtract(self, n, ops, args, fracs):
         (a, b), f = self._aligned(ops, args, fracs)
         return ops.cast(a - b, f, n.type, self._may(n))
+
+    def _maximum(self, n, ops, args, fracs):
+        (a, b), f = self._aligned(ops, args, fracs)
+        return ops.cast(np.maximum(a, b), f, n.type, self._may(n))
+
+    def _minimum(self, n, ops, args, fracs):
+        (a, b), f = self._aligned(ops, args, fracs)
+        return ops.cast(np.minimum(a, b), f, n.type, self._may(n))
 
     def _multiply(self, n, ops, args, fracs):
         return ops.cast(args[0] * args[1], fracs[0] + fracs[1], n.type, self._may(n))

@@ -158,13 +158,16 @@ def _values(rng, t: str, shape) -> list:
     return (rng.integers(ft.int_min, ft.int_max + 1, size=shape) * ft.lsb).tolist()
 
 
-def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False) -> dict:
+def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False) -> dict:
     """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With
     conv, the inputs are an image of (2-5, 2-5, 1-2) and a conv2d node (kernel up to 3 x 3, strides 1-2) comes first;
     with batchnorm, half the nodes are followed by a batchnorm (per element, or per channel after the conv2d), drawn
-    from a stream of their own (the other draws, and so the designs without batchnorm, stay as they were)."""
+    from a stream of their own (the other draws, and so the designs without batchnorm, stay as they were); with
+    minmax, half the nodes are followed by a maximum or minimum of them and another tensor of their size (or
+    themselves), from a third stream."""
     rng = np.random.default_rng((20_000 if conv else 10_000) + seed)
     bn_rng = np.random.default_rng(30_000 + seed)
+    mm_rng = np.random.default_rng(40_000 + seed)
     if conv:
         ih, iw, ic = int(rng.integers(2, 6)), int(rng.integers(2, 6)), int(rng.integers(1, 3))
         n_in = ih * iw * ic
@@ -194,6 +197,16 @@ def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False) -> dict:
         name = f"bn_{src}"
         nodes.append({"name": name, "op": "batchnorm", "input": src, "scale": _values(bn_rng, st, per), "bias": _values(bn_rng, bt, per),
                       "scale_type": st, "bias_type": bt, "type": _type(bn_rng, 24)})
+        size[name] = size[src]
+
+    def maybe_minmax(src):
+        if not minmax or mm_rng.random() < 0.5:
+            return
+        same = [k for k, v in size.items() if v == size[src]]
+        other = same[int(mm_rng.integers(len(same)))]
+        name = f"mm_{src}"
+        pair = [src, other] if mm_rng.random() < 0.5 else [other, src]
+        nodes.append({"name": name, "op": ["maximum", "minimum"][int(mm_rng.integers(2))], "inputs": pair, "type": _type(mm_rng, 24)})
         size[name] = size[src]
 
     def dense(name, src, out):
@@ -228,6 +241,7 @@ def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False) -> dict:
             nodes.append({"name": name, "op": op, "inputs": [src, other], "type": _type(rng, 24)})
             size[name] = size[src]
         maybe_batchnorm(name, size[name])
+        maybe_minmax(name)
     last = nodes[-1]["name"] if nodes else "input"
     kind = int(rng.integers(4))
     if kind == 0:

@@ -146,13 +146,32 @@ class EmbedAEConfig(Strict):
     augment: AugmentConfig = AugmentConfig()
 
 
+class OrConfig(Strict):
+    """The `or` family: two families' triggers trained side by side (the same data, scaling and model settings) and
+    ORed in one design: score = max(unscaled part, c x scaled part), c < 1 chosen after training so that at the
+    lowest target rate the first part takes `share` of the rate on the validation background (c the ratio of the
+    two parts' thresholds, `scale_bits` fraction bits; the part with the larger threshold is scaled)."""
+
+    parts: tuple[Literal["vae_kl", "ae_reco", "embed_ae"], Literal["vae_kl", "ae_reco", "embed_ae"]] = ("vae_kl", "ae_reco")
+    share: float = Field(default=0.6, gt=0, lt=1)
+    scale_bits: int = Field(default=10, ge=2, le=16)
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.parts[0] == self.parts[1]:
+            raise ValueError(f"model.or_family.parts: {list(self.parts)}: two different families")
+        return self
+
+
 class ModelConfig(Strict):
     # vae_kl: a VAE whose firmware keeps the encoder, score sum(mu^2) (AXOL1TL v1-v4).
     # ae_reco: an autoencoder whose firmware keeps encoder and decoder, score the weighted squared reconstruction
     # error sum_i w_i (reco_i - x_i)^2 with w = training.reco_field_weights (integers) over all 57 inputs.
     # embed_ae: an embedding (VICReg) and an autoencoder on it, score sum (AE(h) - h)^2 (AXOL1TL v5/v6).
-    family: Literal["vae_kl", "ae_reco", "embed_ae"] = "vae_kl"
+    # or: two of those trained side by side, ORed in one design (model.or).
+    family: Literal["vae_kl", "ae_reco", "embed_ae", "or"] = "vae_kl"
     embed_ae: EmbedAEConfig = EmbedAEConfig()
+    or_family: OrConfig = OrConfig()
     hidden: list[PositiveInt] = [32, 16]
     latent: PositiveInt = 3
     scaling: ScalingConfig = ScalingConfig()
@@ -340,7 +359,7 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _family(self):
-        if self.model.family == "ae_reco":
+        if self.model.family == "ae_reco" or (self.model.family == "or" and "ae_reco" in self.model.or_family.parts):
             fw = self.training.reco_field_weights
             for k in ("pt", "eta", "phi"):
                 v = getattr(fw, k)

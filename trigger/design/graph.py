@@ -6,6 +6,8 @@ values of one fixed-point type. Semantics, as the hls4ml layer of that name comp
               order; y_j = cast(type, acc_j)                       (`result_type` in the file is the node's type)
     relu      cast(type, x) where x > 0, else 0         linear   cast(type, x)
     add, subtract, multiply    cast(type, a op b) elementwise (the exact result, then one cast)
+    maximum, minimum           cast(type, a > b ? a : b) (minimum: a < b) elementwise: hls4ml's Maximum/Minimum merge,
+              the comparison on the uncast values
     square    cast(type, x * x)
     sum       one value: nnet::reduce's balanced tree of `type` additions over cast(type, x_i)
     dot       one value: hls4ml's dot1d: acc = 0; acc = cast(accum, acc + cast(accum, a_i * b_i)) in order;
@@ -30,7 +32,7 @@ import numpy as np
 
 from trigger.design.fixed import FixedType
 
-ELEMENTWISE = ("add", "subtract", "multiply")
+ELEMENTWISE = ("add", "subtract", "multiply", "maximum", "minimum")
 # op -> (keys besides name/op, optional keys); `input` for one operand, `inputs` for two
 KINDS = {
     "dense": (("input", "weight", "bias", "weight_type", "bias_type", "accum_type", "result_type"), ()),
@@ -39,6 +41,8 @@ KINDS = {
     "add": (("inputs", "type"), ()),
     "subtract": (("inputs", "type"), ()),
     "multiply": (("inputs", "type"), ()),
+    "maximum": (("inputs", "type"), ()),
+    "minimum": (("inputs", "type"), ()),
     "square": (("input", "type"), ()),
     "sum": (("input", "type"), ()),
     "dot": (("inputs", "accum_type", "type"), ()),
@@ -143,7 +147,7 @@ def product_width(design, n: Node) -> int:
         b = design.tensor_type(n.inputs[-1])
         target = n.accum_type if n.op == "dot" else n.type
         return a.width + b.width + max(target.frac - a.frac - b.frac, 0)
-    if n.op in ("add", "subtract"):
+    if n.op in ("add", "subtract", "maximum", "minimum"):
         a, b = (design.tensor_type(x) for x in n.inputs)
         f = max(a.frac, b.frac, n.type.frac)
         return max(a.width + f - a.frac, b.width + f - b.frac) + 1

@@ -188,9 +188,13 @@ def _node(a: Analysis, design: Design, k: int, n):
         return _cast_noted(a, (n.name, "type"), f"{where}.type", lo, hi, n.type)
     if n.op == "square":
         return _cast_noted(a, (n.name, "type"), f"{where}.type", *_product(lo, hi, lo, hi, True), n.type)
-    if n.op in ("add", "subtract", "multiply"):
+    if n.op in ("add", "subtract", "multiply", "maximum", "minimum"):
         lo_b, hi_b = a.ranges[n.inputs[1]]
-        if n.op == "add":
+        if n.op == "maximum":
+            r = (np.maximum(lo, lo_b), np.maximum(hi, hi_b))
+        elif n.op == "minimum":
+            r = (np.minimum(lo, lo_b), np.minimum(hi, hi_b))
+        elif n.op == "add":
             r = (lo + lo_b, hi + hi_b)
         elif n.op == "subtract":
             r = (lo - hi_b, hi - lo_b)

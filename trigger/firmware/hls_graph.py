@@ -63,6 +63,9 @@ def _node_code(d: Design, n, ids: dict[str, str]) -> tuple[list[str], list[str]]
     elif n.op in ("add", "subtract", "multiply"):
         b, sym = ids[n.inputs[1]], {"add": "+", "subtract": "-", "multiply": "*"}[n.op]
         body += [loop, "#pragma HLS UNROLL", f"        {me}[i] = ({t})({a}[i] {sym} {b}[i]);", "    }"]
+    elif n.op in ("maximum", "minimum"):  # nnet::maximum / minimum: compare the uncast values, cast the one kept
+        b, cmp = ids[n.inputs[1]], ">" if n.op == "maximum" else "<"
+        body += [loop, "#pragma HLS UNROLL", f"        {me}[i] = ({a}[i] {cmp} {b}[i]) ? ({t}){a}[i] : ({t}){b}[i];", "    }"]
     elif n.op == "sum":
         size = d.tensor_size(n.inputs[0])
         body += [f"    {t} {me}_terms[{size}];", f"#pragma HLS ARRAY_PARTITION variable = {me}_terms complete",

@@ -102,6 +102,10 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
         return [cast(x - y, t) for x, y in zip(a, b)]
     if n.op == "multiply":
         return [cast(times(x, y), t) for x, y in zip(a, b)]
+    if n.op == "maximum":  # y + relu(x - y): exact additions and a ReLU, no multiplexer on operands of two scales
+        return [cast(y + (x - y).relu(), t) for x, y in zip(a, b)]
+    if n.op == "minimum":
+        return [cast(x - (x - y).relu(), t) for x, y in zip(a, b)]
     if n.op == "dot":
         # where interval analysis proves no product or partial sum overflows accum_t, those casts are left out:
         # the same bits, and no WRAP on a value past 32 bits, which da4ml 0.5.2 gets wrong (its interpreter and

@@ -6,14 +6,26 @@ from trigger.config import Config
 from trigger.design.fixed import FixedType
 
 # the trigger's own score in physics.json, per family
-PRIMARY = {"vae_kl": "encoder_mu2", "ae_reco": "ae_reco_firmware", "embed_ae": "embed_ae_firmware"}
-SCORE_LABEL = {"vae_kl": "sum(mu^2)", "ae_reco": "sum w (reco - x)^2", "embed_ae": "sum (AE(h) - h)^2"}
+PRIMARY = {"vae_kl": "encoder_mu2", "ae_reco": "ae_reco_firmware", "embed_ae": "embed_ae_firmware", "or": "or_firmware"}
+SCORE_LABEL = {"vae_kl": "sum(mu^2)", "ae_reco": "sum w (reco - x)^2", "embed_ae": "sum (AE(h) - h)^2",
+               "or": "max(part, c x other part)"}
 DESCRIPTION = {
     "vae_kl": "encoder-only score sum(mu^2)",
     "ae_reco": "autoencoder score sum w (reco - x)^2 over all 57 inputs, decoder in firmware; an empty object slot "
                "counts like any input: the scaled zero word is its target",
     "embed_ae": "embedding (VICReg) + autoencoder on it, score sum (AE(h) - h)^2, all in firmware",
+    "or": "two families trained side by side, ORed in firmware: max(one score, c x the other), c sharing the rate",
 }
+
+
+def part_config(cfg: Config, family: str) -> Config:
+    """The configuration of one part of the `or` family: everything as cfg, the family that part's."""
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": family})})
+
+
+def training_config(cfg: Config) -> Config:
+    """The configuration the training samples and baselines are prepared with: the first part's for `or`."""
+    return part_config(cfg, cfg.model.or_family.parts[0]) if cfg.model.family == "or" else cfg
 
 
 def mask_padding(cfg: Config) -> bool:
@@ -31,6 +43,11 @@ def module(cfg: Config):
 
 def score_type(cfg: Config) -> FixedType:
     """The type of the trigger's score: sum(mu^2) exact (vae_kl), the graph family's exact score otherwise."""
+    if cfg.model.family == "or":
+        from trigger.design.combine import or_score_type
+
+        o = cfg.model.or_family
+        return or_score_type(*(score_type(part_config(cfg, f)) for f in o.parts), o.scale_bits)
     if cfg.model.family != "vae_kl":
         return module(cfg).score_type(cfg)
     return cfg.model.score_type

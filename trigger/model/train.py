@@ -215,10 +215,16 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    p = _prepare(cfg, root)
-    side = _baselines(cfg, p, out, parallel=None) if baselines else {}
+    pcfg = families.training_config(cfg)  # the `or` family: its first part's
+    p = _prepare(pcfg, root)
+    side = _baselines(pcfg, p, out, parallel=None) if baselines else {}
     try:
-        history = _train_trigger(cfg, p.arch, p.args, p.term, out, p.va.words)
+        if cfg.model.family == "or":
+            from trigger.model import or_family
+
+            history = or_family.fit(cfg, p, out, root)
+        else:
+            history = _train_trigger(cfg, p.arch, p.args, p.term, out, p.va.words)
         if side:
             _write_baselines(out, {name: job.result() for name, job in side.items()}, t0)
     finally:
@@ -252,7 +258,8 @@ def train_baselines(cfg: Config, build: str | Path = "build", root: Path | None 
     out = Path(build) / "model"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    jobs = _baselines(cfg, _prepare(cfg, root), out, parallel=None)
+    pcfg = families.training_config(cfg)
+    jobs = _baselines(pcfg, _prepare(pcfg, root), out, parallel=None)
     try:
         return _write_baselines(out, {name: job.result() for name, job in jobs.items()}, t0)
     finally:

@@ -24,6 +24,10 @@ BASELINE_LABELS = {
     "vae_reco": "VAE reconstruction error",
     "ae_reco": "plain AE reconstruction error",
     "axol1tl_v1": "AXOL1TL v1 architecture, sum(mu^2)",
+    "or_firmware": "OR of two families' scores, as the firmware computes it (trigger)",
+    "or_vae_kl": "OR part vae_kl alone: its sum(mu^2)",
+    "or_ae_reco": "OR part ae_reco alone: its weighted reconstruction error",
+    "or_embed_ae": "OR part embed_ae alone: its embedding's reconstruction error",
 }
 
 
@@ -47,6 +51,11 @@ class Scorer:
         names = self.MODELS[:1] if trigger_only else self.MODELS
         self.models = {n: load_model(build, n) for n in names if (build / "model" / f"{n}.h5").exists()}
         self.axo_scaling = load_scaling(build, "axol1tl_v1_scaling") if "axol1tl_v1_encoder" in self.models else None
+        self.parts = {}
+        if cfg.model.family == "or" and not trigger_only:  # each part's own score, beside the OR's
+            from trigger.model.or_family import part_models
+
+            self.parts = part_models(build)
 
     def __call__(self, words: np.ndarray) -> dict[str, np.ndarray]:
         """The trigger's exact integer score and the baselines' floats."""
@@ -57,6 +66,10 @@ class Scorer:
         mask = reco_mask(words, mask_padding(self.cfg))
         _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type, keras_score_type(self.cfg))
         out = {PRIMARY[self.cfg.model.family]: score_int}
+        if self.parts:
+            from trigger.model.or_family import part_scores
+
+            out |= {f"or_{f}": part_scores(self.cfg, pm, f, x) for f, pm in self.parts.items()}
         if "vae_encoder" in m:
             mu, logvar = m["vae_encoder"].predict(x, verbose=0, batch_size=8192)
             logvar = np.clip(logvar, -10, 10)
@@ -318,6 +331,11 @@ def write_design(cfg: Config, build: Path, thresholds: list[dict]) -> Path:
     from trigger.model.to_design import build_design
     from trigger.model.train import load_model, load_scaling
 
-    design = build_design(cfg, load_model(build), load_scaling(build), thresholds)
+    if cfg.model.family == "or":
+        from trigger.model.or_family import build_design as or_design
+
+        design = or_design(cfg, build, load_scaling(build), thresholds)
+    else:
+        design = build_design(cfg, load_model(build), load_scaling(build), thresholds)
     return save_design(design, build / "design.yaml", header="Written by `trigger evaluate` from the trained encoder and its thresholds.\n"
                        "Every firmware stage (emulator, HLS, RTL, simulation) reads this file and nothing else of the model.")

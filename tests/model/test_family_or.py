@@ -1,0 +1,109 @@
+"""The `or` family on the tiny synthetic data: both parts train, the combined design is both parts' graphs with
+max(one score, c x the other), the emulator's score equals the combined QKeras model's own score on every test event
+and equals the OR by hand from each part's emulated score; each part's score is in the physics report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from synthetic import write_tiny_dataset
+
+
+@pytest.fixture(scope="module")
+def or_build(tmp_path_factory):
+    from trigger.config import load_config, save_config
+    from trigger.model.train import train
+    from trigger.physics.evaluate import evaluate
+
+    root = tmp_path_factory.mktemp("or")
+    path = write_tiny_dataset(root)
+    d = yaml.safe_load(path.read_text())
+    d["model"]["family"] = "or"
+    d["model"]["or_family"] = {"parts": ["vae_kl", "ae_reco"], "share": 0.5, "scale_bits": 12}
+    d["training"]["reco_field_weights"] = {"pt": 4, "eta": 1, "phi": 1}
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    cfg = load_config(path)
+    build = root / "build"
+    train(cfg, build, baselines=False)
+    save_config(cfg, build / "config.yaml")
+    phys = evaluate(cfg, build, plots=False)
+    return cfg, build, phys
+
+
+def test_design_is_both_graphs_and_the_maximum(or_build):
+    from trigger.design import load_design, save_design
+    from trigger.io_utils import read_json
+    from trigger.model.families import score_type
+
+    cfg, build, phys = or_build
+    d = load_design(build / "design.yaml")
+    scale = read_json(build / "model" / "or_scale.json")
+    assert d.score_node.op == "maximum" and d.score_type == score_type(cfg)
+    assert d.exposed.startswith("vae_kl_")
+    scaled = d.node("or_scaled")
+    assert scaled.inputs[0] == ["vae_kl_score", "ae_reco_score"][scale["scaled"]]
+    assert int(scaled.weight[0, 0]) == scale["scale_raw"] and 0 < scale["scale_raw"] < 2**12
+    assert {n.name for n in d.nodes} >= {"ae_reco_diff", "ae_reco_reco", "vae_kl_score"}
+    assert phys["primary"] == "or_firmware"
+    assert {"or_vae_kl", "or_ae_reco"} <= set(phys["signals"]["sigA"]["scores"])  # each part reported
+    save_design(d, build / "again.yaml")
+    assert load_design(build / "again.yaml").sha256() == d.sha256()
+
+
+def test_emulator_equals_the_keras_score_and_the_or_by_hand(or_build):
+    from emulator import Emulator
+    from trigger.data.dataset import load_background
+    from trigger.io_utils import read_json
+    from trigger.model.families import keras_score_type
+    from trigger.model.train import load_model, load_scaling
+    from trigger.physics.scoring import software_scores
+
+    cfg, build, _ = or_build
+    words = load_background(cfg, "test").words
+    emu = Emulator.load(build)
+    mu, score, bits = emu.run(words)
+    x = load_scaling(build).apply(words).astype(np.float32)
+    kmu, kscore = software_scores(load_model(build), x, cfg.model.mu.type, keras_score_type(cfg))
+    assert np.unique(score).size > 100
+    assert np.array_equal(mu, kmu) and np.array_equal(score, kscore)
+    # by hand: each part's score (the emulator's nodes) brought to the combined score's LSB, the scaled one times c
+    s = read_json(build / "model" / "or_scale.json")
+    t = emu.nodes(words, ["vae_kl_score", "ae_reco_score"])
+    f = [emu.design.tensor_type(n).frac for n in ("vae_kl_score", "ae_reco_score")]
+    top = emu.design.score_type.frac
+    v = [t[n][:, 0].astype(np.int64) << (top - fr) for n, fr in zip(("vae_kl_score", "ae_reco_score"), f)]
+    v[s["scaled"]] = (v[s["scaled"]] * s["scale_raw"]) >> s["scale_bits"]
+    assert top - min(f) >= s["scale_bits"]  # the product by c is exact at the combined LSB: the shift drops zeros only
+    assert np.array_equal(np.maximum(v[0], v[1]), score)
+    # every threshold bit fires where either part passes its share of it
+    for k, th in enumerate(emu.design.thresholds):
+        assert np.array_equal(bits[:, k], (v[0] >= th.raw) | (v[1] >= th.raw))
+
+
+def test_or_needs_the_same_inputs(or_build):
+    """Two designs with different scalings cannot be ORed: the error names the key."""
+    import dataclasses
+
+    from trigger.design import DesignError, load_design
+    from trigger.design.combine import or_designs
+
+    _, build, _ = or_build
+    d = load_design(build / "design.yaml")
+    other = dataclasses.replace(d, scaling=dataclasses.replace(d.scaling, shift=d.scaling.shift + 1))
+    with pytest.raises(DesignError, match="scaling: parts 'a' and 'b' differ"):
+        or_designs([("a", d), ("b", other)], 0, 3, 4, "x", [])
+
+
+@pytest.mark.slow  # the maximum node's firmware is tested on random graphs in make test
+def test_firmware_of_the_family_is_exact(or_build):
+    from trigger.firmware.build import build_firmware
+    from trigger.verify.compare import compare
+
+    cfg, build, _ = or_build
+    build_firmware(cfg, build)
+    r = compare(cfg, build, rtl_events=3000)
+    legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
+    assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
+    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]

@@ -1,0 +1,140 @@
+"""The `or` family: two families' triggers trained side by side on the same data with the same scaling and model
+settings, ORed in one design (trigger/design/combine.py): score = max(one part's score, c x the other's).
+
+c < 1 is the ratio of the two parts' thresholds when, at the lowest target rate, the first part alone would take
+`share` of that rate and the second the rest (weighted validation background, as trained); the part with the larger
+threshold is scaled. Every threshold of the design is then an OR of the two parts. Each part's own score stays in
+the physics report (`or_<family>`), so what each part contributes is visible.
+
+Files: build/model/parts/<family>/ holds each part's models as its own family writes them; build/model/or_scale.json
+the scale; build/model/trigger_model.h5 the combined QKeras model (both parts' layers, names prefixed by the family,
+and the float64 head max(., c x .)), whose score the firmware must equal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trigger.config import Config
+from trigger.io_utils import read_json, write_json
+from trigger.model import families
+
+PARTS, SCALE_FILE = "parts", "or_scale.json"
+
+
+def part_dir(build_model: Path, family: str) -> Path:
+    return Path(build_model) / PARTS / family
+
+
+def fit(cfg: Config, first, out: Path, root: Path | None) -> dict:
+    """Train both parts (first: the Prepared samples of the first part's configuration), choose the scale, write
+    the combined model. Returns the parts' histories and the scale."""
+    from trigger.model.train import _prepare, _train_trigger, save_keras
+    from trigger.progress import console
+
+    o = cfg.model.or_family
+    history, models, prepared = {}, [], first
+    for k, fam in enumerate(o.parts):
+        pcfg = families.part_config(cfg, fam)
+        if k:  # the second part's own samples (its loss may mask padding differently); the scaling must agree
+            prepared = _prepare(pcfg, root)
+            if prepared.scaling.to_dict() != first.scaling.to_dict():
+                raise RuntimeError(f"model.or_family.parts: {fam!r} fitted another input scaling than {o.parts[0]!r}")
+        console.print(f"  OR part {k + 1}/2: {fam}")
+        d = part_dir(out, fam)
+        d.mkdir(parents=True, exist_ok=True)
+        history[fam] = _train_trigger(pcfg, prepared.arch, prepared.args, prepared.term, d, prepared.va.words)
+        models.append(_load(d))
+    scale = choose_scale(cfg, models, first.scaling, first.va.words, first.va.weights)
+    write_json(out / SCALE_FILE, scale)
+    save_keras(build_score_model(cfg, models, scale), out / "trigger_model.h5")
+    return {"parts": history, "scale": scale}
+
+
+def _load(d: Path):
+    from trigger.model.train import load_keras_file
+
+    return load_keras_file(d / "trigger_model.h5")
+
+
+def part_models(build: Path) -> dict:
+    """{family: that part's trigger model} of a trained `or` build."""
+    cfg_parts = read_json(Path(build) / "model" / SCALE_FILE)["parts"]
+    return {f: _load(part_dir(Path(build) / "model", f)) for f in cfg_parts}
+
+
+def part_scores(cfg: Config, model, family: str, x: np.ndarray) -> np.ndarray:
+    """One part's integer score on scaled inputs x, as its own family computes it in QKeras."""
+    from trigger.physics.scoring import software_scores
+
+    pcfg = families.part_config(cfg, family)
+    return software_scores(model, x, cfg.model.mu.type, families.keras_score_type(pcfg))[1]
+
+
+def choose_scale(cfg: Config, models: list, scaling, words: np.ndarray, weights: np.ndarray) -> dict:
+    """c from the parts' thresholds at the lowest target rate, `share` of it to the first part."""
+    from trigger.physics.scoring import threshold_for_fraction
+
+    o = cfg.model.or_family
+    x = scaling.apply(words).astype(np.float32)
+    rate = min(cfg.firmware.rates_khz)
+    frac = rate / cfg.evaluation.stream_rate_khz
+    lsb = [families.score_type(families.part_config(cfg, f)).lsb for f in o.parts]
+    t = [float(threshold_for_fraction(part_scores(cfg, m, f, x), weights, s * frac)) * q
+         for m, f, s, q in zip(models, o.parts, (o.share, 1 - o.share), lsb)]
+    scaled = int(t[1] > t[0])  # the larger threshold is scaled down onto the smaller
+    if t[scaled] <= 0:
+        raise RuntimeError(f"model.or_family: {o.parts[scaled]!r}'s threshold at {rate:g} kHz is {t[scaled]}: no scale makes the OR")
+    ratio = t[1 - scaled] / t[scaled]
+    raw = min(int(round(ratio * 2**o.scale_bits)), 2**o.scale_bits - 1)
+    if raw < 1:
+        raise RuntimeError(f"model.or_family: the parts' thresholds differ by {1 / ratio:.3g}x, more than 2^scale_bits "
+                           f"= {2**o.scale_bits}: raise model.or_family.scale_bits")
+    return {"parts": list(o.parts), "share": o.share, "rate_khz": rate, "thresholds": t, "scaled": scaled,
+            "scale_raw": raw, "scale_bits": o.scale_bits, "scale": raw / 2**o.scale_bits}
+
+
+def build_score_model(cfg: Config, models: list, scale: dict):
+    """One QKeras model: both parts' layers on one input (names prefixed by the family), the first part's exposed
+    output, and score = max(unscaled part, c x scaled part) in float64 (every value exact there)."""
+    import tensorflow as tf
+
+    from trigger.data.layout import N_FEATURES
+
+    inp = tf.keras.Input(shape=(N_FEATURES,), name="scaled_input")
+    mus, scores = [], []
+    for fam, m in zip(cfg.model.or_family.parts, models):
+        def rename(layer, fam=fam):
+            return layer.__class__.from_config({**layer.get_config(), "name": f"{fam}_{layer.name}"})
+
+        clone = tf.keras.models.clone_model(m, input_tensors=[inp], clone_function=rename)
+        for layer in m.layers[1:]:
+            clone.get_layer(f"{fam}_{layer.name}").set_weights(layer.get_weights())
+        mu, s = clone.outputs
+        if fam == "vae_kl":  # its own head sums in float32, which can round: sum(mu^2) again in float64
+            sq = tf.keras.layers.Multiply(dtype="float64", name=f"{fam}_mu2")([mu, mu])
+            head = tf.keras.layers.Dense(1, use_bias=False, trainable=False, dtype="float64", name=f"{fam}_mu2_sum")
+            s = head(sq)
+            head.set_weights([np.ones((mu.shape[-1], 1))])
+        mus.append(mu)
+        scores.append(s)
+    k = scale["scaled"]
+    head = tf.keras.layers.Dense(1, use_bias=False, trainable=False, dtype="float64", name="or_scaled")
+    scaled = head(scores[k])
+    head.set_weights([np.full((1, 1), scale["scale_raw"] / 2 ** scale["scale_bits"])])
+    score = tf.keras.layers.Maximum(dtype="float64", name="score")([scores[1 - k], scaled])
+    return tf.keras.Model(inp, [mus[0], score], name="trigger")
+
+
+def build_design(cfg: Config, build: Path, scaling, thresholds: list[dict], name: str = "trigger"):
+    """The combined design: each part's design from its own model (its family's rules), then or_designs."""
+    from trigger.design.combine import or_designs
+    from trigger.model.to_design import build_design as part_design
+
+    scale = read_json(Path(build) / "model" / SCALE_FILE)
+    models = part_models(build)
+    parts = [(f, part_design(families.part_config(cfg, f), models[f], scaling, [], name=f)) for f in scale["parts"]]
+    ths = [{"name": f"{t['rate_khz']:g}kHz", "raw": int(t["threshold_int"]), "rate_khz": float(t["rate_khz"])} for t in thresholds]
+    return or_designs(parts, scale["scaled"], scale["scale_raw"], scale["scale_bits"], name, ths)
