@@ -22,28 +22,16 @@ def scores(cfg, build: Path, samples: dict) -> dict:
     from trigger.physics.scoring import software_scores
 
     model, scaling = load_model(build), load_scaling(build)
-    st = keras_score_type(cfg)
+    st = keras_score_type(cfg, build)
     return {n: software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type, st)[1].astype(np.float64)
             for n, s in samples.items()}
-
-
-def or_thresholds(ba, bb, w, share: float, total_frac: float) -> tuple[float, float]:
-    """Thresholds giving the first score share x r and the second (1 - share) x r of the rate, r bisected so that
-    the OR passes total_frac of the weighted background."""
-    from trigger.physics.scoring import threshold_for_fraction
-
-    lo, hi = 0.0, 2 * total_frac
-    for _ in range(40):
-        r = (lo + hi) / 2
-        ta, tb = threshold_for_fraction(ba, w, share * r), threshold_for_fraction(bb, w, (1 - share) * r)
-        lo, hi = (r, hi) if w[(ba >= ta) | (bb >= tb)].sum() / w.sum() <= total_frac else (lo, r)
-    return threshold_for_fraction(ba, w, share * lo), threshold_for_fraction(bb, w, (1 - share) * lo)
 
 
 def main(argv=None) -> None:
     from trigger.config import load_config
     from trigger.data.dataset import load_sample
     from trigger.io_utils import write_json
+    from trigger.model.or_family import or_thresholds
     from trigger.physics.scoring import threshold_for_fraction
 
     ap = argparse.ArgumentParser(prog="python -m bench.or_study")

@@ -56,7 +56,7 @@ def evaluate_point(cfg, build: Path, samples: dict, val: dict) -> tuple[dict, di
     from trigger.physics.scoring import software_scores, threshold_for_fraction, weighted_pass_fraction
 
     model, scaling = load_model(build), load_scaling(build)
-    st = keras_score_type(cfg)
+    st = keras_score_type(cfg, build)
 
     def score(s):
         return software_scores(model, scaling.apply(s.words).astype(np.float32), cfg.model.mu.type, st)[1]
@@ -83,11 +83,10 @@ def design_cost(cfg, build: Path, rates, thresholds) -> float:
     traces it with `square_in: lut` (no DSP anywhere, as the deployed firmware's LUT count is compared): no
     synthesis, so a scan can compare the size of many points."""
     from trigger.firmware.rtl import trace
-    from trigger.model.to_design import build_design
-    from trigger.model.train import load_model, load_scaling
+    from trigger.model.to_design import trained_design
 
     ths = [{"rate_khz": float(r), "threshold_int": int(t)} for r, t in zip(rates, thresholds)]
-    _, comb = trace(build_design(cfg, load_model(build), load_scaling(build), ths), "lut")
+    _, comb = trace(trained_design(cfg, build, ths), "lut")
     return float(comb.cost)
 
 
@@ -143,8 +142,10 @@ def main(argv=None):
                 hist = train(cfg, tmp, baselines=False)
                 r, independent, cost = evaluate_point(cfg, Path(tmp), samples, val)
             key = f"{name}/seed{seed}"
-            trigger_hist = next(iter(hist["history"].values()))  # the family's own model
-            results[key] = {"overrides": overrides, "seed": seed, "family": cfg.model.family, "epochs_run": trigger_hist["epochs_run"],
+            h = hist["history"]
+            epochs = ({f: next(iter(ph.values()))["epochs_run"] for f, ph in h["parts"].items()} if "parts" in h  # the or family's
+                      else next(iter(h.values()))["epochs_run"])  # the family's own model
+            results[key] = {"overrides": overrides, "seed": seed, "family": cfg.model.family, "epochs_run": epochs,
                             "training_seconds": hist["seconds"], "signals": r, "context": scan_context(cfg),
                             "independent_rate_khz": independent, "da4ml_cost": cost}
             line = "  ".join(

@@ -147,22 +147,56 @@ def test_batchnorm_exact_in_every_implementation(seed, tmp_path):
     exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path)
 
 
+@pytest.mark.parametrize("seed", [9, 21])
+def test_maximum_minimum_exact_in_every_implementation(seed, tmp_path):
+    """hls4ml's Maximum / Minimum merges (compare the uncast values, cast the one kept) after random nodes, over
+    random types and modes, in the emulator, the C simulation and da4ml's graph; the same design with every
+    maximum turned into a minimum differs (the comparison is seen)."""
+    g = fuzz_graph(seed, minmax=True)
+    assert sum(n["op"] in ("maximum", "minimum") and len(set(n["inputs"])) == 2 for n in g["nodes"]) >= 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(g)
+        flipped = design_from_dict({**g, "nodes": [dict(n, op="minimum") if n["op"] == "maximum" else n for n in g["nodes"]]})
+    assert design_from_dict(d.to_dict()).to_dict() == d.to_dict()
+    emu = exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path)
+    words = _words(emu, n=4000, seed=seed)
+    names = [n["name"] for n in g["nodes"] if n["op"] == "maximum"]
+    got, other = emu.nodes(words, names, full=True), Emulator(flipped).nodes(words, names, full=True)
+    assert any(not np.array_equal(got[k], other[k]) for k in names)
+
+
+def test_maximum_minimum_verilog(tmp_path):
+    """The emitted Verilog of a random DAG with four minimum nodes (two of two distinct tensors), under Verilator."""
+    from trigger.config import load_config
+    from trigger.firmware.rtl import write_rtl
+    from trigger.verify.verilog_sim import VerilogSim
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(fuzz_graph(5, minmax=True))
+    write_rtl(load_config(None), d, tmp_path / "rtl")
+    emu = Emulator(d)
+    words = _words(emu, n=3000, seed=5)
+    _equal(emu.run_full(words), VerilogSim(tmp_path).run(words, emu.mu_type.frac, emu.score_type.frac), "Verilog")
+
+
 def test_intervals_hold_every_value():
     """Interval analysis bounds every value every node takes (the float path and the RTL leave casts out on its
-    word): checked on the emulator's int64 values of 80 random DAGs (half with conv2d and batchnorm nodes) and the
-    fixed-shape graphs, on random and edge words."""
+    word): checked on the emulator's int64 values of 120 random DAGs (a third with conv2d and batchnorm nodes, a third
+    with maximum and minimum nodes) and the fixed-shape graphs, on random and edge words."""
     from trigger.design import DesignError
 
     designs = [design_from_dict(random_graph(s)) for s in range(6)]
     for seed in range(40):
-        for g in (fuzz_graph(seed), fuzz_graph(seed, conv=seed % 2 == 1, batchnorm=True)):
+        for g in (fuzz_graph(seed), fuzz_graph(seed, conv=seed % 2 == 1, batchnorm=True), fuzz_graph(seed, minmax=True)):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     designs.append(design_from_dict(g))
             except DesignError:
                 continue
-    assert len(designs) > 60
+    assert len(designs) > 100
     for d in designs:
         emu = Emulator(d)
         names = ["input"] + [n.name for n in d.nodes]

@@ -40,11 +40,14 @@ def test_design_is_both_graphs_and_the_maximum(or_build):
     cfg, build, phys = or_build
     d = load_design(build / "design.yaml")
     scale = read_json(build / "model" / "or_scale.json")
-    assert d.score_node.op == "maximum" and d.score_type == score_type(cfg)
+    assert d.score_node.op == "maximum" and d.score_type == score_type(cfg, build)
     assert d.exposed.startswith("vae_kl_")
     scaled = d.node("or_scaled")
     assert scaled.inputs[0] == ["vae_kl_score", "ae_reco_score"][scale["scaled"]]
-    assert int(scaled.weight[0, 0]) == scale["scale_raw"] and 0 < scale["scale_raw"] < 2**12
+    assert int(scaled.weight[0, 0]) == scale["scale_m"] and 2**11 <= scale["scale_m"] < 2**12  # 12 significant bits
+    assert scaled.weight_type.lsb == 2.0 ** -scale["scale_k"]
+    t = scale["thresholds"]  # the part with the smaller threshold is scaled up onto the other's
+    assert t[scale["scaled"]] <= t[1 - scale["scaled"]] and abs(scale["scale"] * t[scale["scaled"]] / t[1 - scale["scaled"]] - 1) < 2**-11
     assert {n.name for n in d.nodes} >= {"ae_reco_diff", "ae_reco_reco", "vae_kl_score"}
     assert phys["primary"] == "or_firmware"
     assert {"or_vae_kl", "or_ae_reco"} <= set(phys["signals"]["sigA"]["scores"])  # each part reported
@@ -65,17 +68,18 @@ def test_emulator_equals_the_keras_score_and_the_or_by_hand(or_build):
     emu = Emulator.load(build)
     mu, score, bits = emu.run(words)
     x = load_scaling(build).apply(words).astype(np.float32)
-    kmu, kscore = software_scores(load_model(build), x, cfg.model.mu.type, keras_score_type(cfg))
+    kmu, kscore = software_scores(load_model(build), x, cfg.model.mu.type, keras_score_type(cfg, build))
     assert np.unique(score).size > 100
     assert np.array_equal(mu, kmu) and np.array_equal(score, kscore)
-    # by hand: each part's score (the emulator's nodes) brought to the combined score's LSB, the scaled one times c
+    # by hand: each part's score (the emulator's nodes) brought to the combined score's LSB, the scaled one times
+    # c = m / 2^k (exact there: the combined type keeps k more fraction bits than the scaled part's)
     s = read_json(build / "model" / "or_scale.json")
-    t = emu.nodes(words, ["vae_kl_score", "ae_reco_score"])
-    f = [emu.design.tensor_type(n).frac for n in ("vae_kl_score", "ae_reco_score")]
-    top = emu.design.score_type.frac
-    v = [t[n][:, 0].astype(np.int64) << (top - fr) for n, fr in zip(("vae_kl_score", "ae_reco_score"), f)]
-    v[s["scaled"]] = (v[s["scaled"]] * s["scale_raw"]) >> s["scale_bits"]
-    assert top - min(f) >= s["scale_bits"]  # the product by c is exact at the combined LSB: the shift drops zeros only
+    names = ("vae_kl_score", "ae_reco_score")
+    t = emu.nodes(words, list(names))
+    f = [emu.design.tensor_type(n).frac for n in names]
+    top, j = emu.design.score_type.frac, s["scaled"]
+    v = [t[n][:, 0].astype(np.int64) << (top - fr) for n, fr in zip(names, f)]
+    v[j] = (t[names[j]][:, 0].astype(np.int64) * s["scale_m"]) << (top - f[j] - s["scale_k"])
     assert np.array_equal(np.maximum(v[0], v[1]), score)
     # every threshold bit fires where either part passes its share of it
     for k, th in enumerate(emu.design.thresholds):
@@ -94,6 +98,8 @@ def test_or_needs_the_same_inputs(or_build):
     other = dataclasses.replace(d, scaling=dataclasses.replace(d.scaling, shift=d.scaling.shift + 1))
     with pytest.raises(DesignError, match="scaling: parts 'a' and 'b' differ"):
         or_designs([("a", d), ("b", other)], 0, 3, 4, "x", [])
+    with pytest.raises(DesignError, match="must be positive"):
+        or_designs([("a", d), ("b", d)], 0, 0, 4, "x", [])
 
 
 @pytest.mark.slow  # the maximum node's firmware is tested on random graphs in make test

@@ -1,4 +1,4 @@
-"""Two designs ORed into one graph design: score = max(unscaled score, c x scaled score), c = scale_raw / 2^W < 1.
+"""Two designs ORed into one graph design: score = max(unscaled score, c x scaled score), c = m / 2^k > 0.
 
 An OR of two triggers with thresholds t_a, t_b is one threshold T on this score where T = t_a and c t_b = T (c =
 t_a / t_b when b is scaled): choosing c fixes how the rate is shared between the two parts, and every threshold of
@@ -13,9 +13,15 @@ from trigger.design import Design, DesignError, design_from_dict
 from trigger.design.fixed import FixedType
 
 
-def scaled_type(t: FixedType, bits: int) -> FixedType:
-    """t times a constant in [0, 1) with `bits` fraction bits, exactly: bits more fraction, no more integer bits."""
-    return FixedType(t.width + bits, t.integer, t.signed)
+def scale_type(m: int, k: int) -> FixedType:
+    """The unsigned type of c = m / 2^k: m's bits, k of them fraction bits (k may exceed them, or be negative)."""
+    w = max(int(m).bit_length(), 1)
+    return FixedType(w, w - k, signed=False)
+
+
+def scaled_type(t: FixedType, c: FixedType) -> FixedType:
+    """Every product of a t value and a c value, exactly."""
+    return FixedType(t.width + c.width, t.integer + c.integer, t.signed)
 
 
 def union_type(*types: FixedType) -> FixedType:
@@ -24,11 +30,6 @@ def union_type(*types: FixedType) -> FixedType:
     integer = max(t.integer + (1 if signed and not t.signed else 0) for t in types)
     frac = max(t.frac for t in types)
     return FixedType(integer + frac, integer, signed)
-
-
-def or_score_type(a: FixedType, b: FixedType, bits: int) -> FixedType:
-    """The combined score's type, whichever part is scaled: known before the scale is chosen."""
-    return union_type(a, b, scaled_type(a, bits), scaled_type(b, bits))
 
 
 def _renamed(node: dict, prefix: str) -> dict:
@@ -41,28 +42,32 @@ def _renamed(node: dict, prefix: str) -> dict:
     return d
 
 
-def or_designs(parts: list[tuple[str, Design]], scaled: int, scale_raw: int, bits: int, name: str,
-               thresholds: list[dict]) -> Design:
-    """parts: two (label, design); `scaled`: the index of the part whose score is multiplied by scale_raw / 2^bits.
-    The firmware's second output is the first part's exposed tensor. Thresholds: {name, raw[, rate_khz]} on the
-    combined score's type (or_score_type)."""
+def or_score_type(types: list[FixedType], scaled: int, m: int, k: int) -> FixedType:
+    """The combined score's type: the union of the unscaled part's and the scaled product's."""
+    return union_type(types[1 - scaled], scaled_type(types[scaled], scale_type(m, k)))
+
+
+def or_designs(parts: list[tuple[str, Design]], scaled: int, m: int, k: int, name: str, thresholds: list[dict]) -> Design:
+    """parts: two (label, design); `scaled`: the index of the part whose score is multiplied by c = m / 2^k. The
+    firmware's second output is the first part's exposed tensor. Thresholds: {name, raw[, rate_khz]} on the combined
+    score's type (or_score_type)."""
     (la, a), (lb, b) = parts
     da, db = a.to_dict(), b.to_dict()
     for key in ("inputs", "scaling"):
         if da[key] != db[key]:
             raise DesignError(f"{key}: parts {la!r} and {lb!r} differ; an OR of two designs needs the same {key}")
-    if not 0 < scale_raw < 2**bits:
-        raise DesignError(f"scale {scale_raw} / 2^{bits}: outside (0, 1)")
+    if m <= 0:
+        raise DesignError(f"scale {m} / 2^{k}: it must be positive")
     pre = [f"{la}_", f"{lb}_"]
     nodes = [_renamed(n.to_dict(), p) for p, d in zip(pre, (a, b)) for n in d.nodes]
     scores = [p + d.score_node.name for p, d in zip(pre, (a, b))]
     types = [d.score_type for d in (a, b)]
-    st = scaled_type(types[scaled], bits)
-    c = FixedType(bits, 0, signed=False)
-    nodes.append({"name": "or_scaled", "op": "dense", "input": scores[scaled], "weight": [[scale_raw * c.lsb]], "bias": [0.0],
+    c = scale_type(m, k)
+    st = scaled_type(types[scaled], c)
+    nodes.append({"name": "or_scaled", "op": "dense", "input": scores[scaled], "weight": [[m * c.lsb]], "bias": [0.0],
                   "weight_type": c.hls(), "bias_type": c.hls(), "accum_type": st.hls(), "result_type": st.hls()})
     nodes.append({"name": "score", "op": "maximum", "inputs": [scores[1 - scaled], "or_scaled"],
-                  "type": or_score_type(types[0], types[1], bits).hls()})
+                  "type": or_score_type(types, scaled, m, k).hls()})
     d = {"format": "trigger-design/2", "name": name, "inputs": da["inputs"], "scaling": da["scaling"], "nodes": nodes,
          "score": "score", "expose": pre[0] + a.exposed, "thresholds": thresholds}
     return design_from_dict(d, f"the OR of {la!r} and {lb!r}")

@@ -41,19 +41,21 @@ def module(cfg: Config):
     return {"ae_reco": ae_reco, "embed_ae": embed_ae}[cfg.model.family]
 
 
-def score_type(cfg: Config) -> FixedType:
-    """The type of the trigger's score: sum(mu^2) exact (vae_kl), the graph family's exact score otherwise."""
+def score_type(cfg: Config, build=None) -> FixedType:
+    """The type of the trigger's score: sum(mu^2) exact (vae_kl), the graph family's exact score otherwise; the or
+    family's is chosen in training with the scale: it needs the build."""
     if cfg.model.family == "or":
-        from trigger.design.combine import or_score_type
+        from trigger.model.or_family import score_type as or_type
 
-        o = cfg.model.or_family
-        return or_score_type(*(score_type(part_config(cfg, f)) for f in o.parts), o.scale_bits)
+        if build is None:
+            raise ValueError("the or family's score type is chosen in training: pass the build")
+        return or_type(build)
     if cfg.model.family != "vae_kl":
         return module(cfg).score_type(cfg)
     return cfg.model.score_type
 
 
-def keras_score_type(cfg: Config) -> FixedType | None:
+def keras_score_type(cfg: Config, build=None) -> FixedType | None:
     """None where the trigger's score is computed from mu's integers (vae_kl: its float32 score output could
     round), else the type of the model's own score output (physics.scoring.software_scores)."""
-    return None if cfg.model.family == "vae_kl" else score_type(cfg)
+    return None if cfg.model.family == "vae_kl" else score_type(cfg, build)

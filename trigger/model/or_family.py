@@ -1,9 +1,10 @@
 """The `or` family: two families' triggers trained side by side on the same data with the same scaling and model
 settings, ORed in one design (trigger/design/combine.py): score = max(one part's score, c x the other's).
 
-c < 1 is the ratio of the two parts' thresholds when, at the lowest target rate, the first part alone would take
-`share` of that rate and the second the rest (weighted validation background, as trained); the part with the larger
-threshold is scaled. Every threshold of the design is then an OR of the two parts. Each part's own score stays in
+c is the ratio of the two parts' thresholds when, at the lowest target rate, the first part alone would take `share`
+of that rate and the second the rest (weighted validation background, as trained), rounded to `scale_bits`
+significant bits: the part with the smaller threshold is scaled up onto the other's, so that no bit of either score
+is lost (the combined score's type holds both exactly, and is stated in or_scale.json). Every threshold of the design is then an OR of the two parts. Each part's own score stays in
 the physics report (`or_<family>`), so what each part contributes is visible.
 
 Files: build/model/parts/<family>/ holds each part's models as its own family writes them; build/model/or_scale.json
@@ -73,27 +74,45 @@ def part_scores(cfg: Config, model, family: str, x: np.ndarray) -> np.ndarray:
     return software_scores(model, x, cfg.model.mu.type, families.keras_score_type(pcfg))[1]
 
 
-def choose_scale(cfg: Config, models: list, scaling, words: np.ndarray, weights: np.ndarray) -> dict:
-    """c from the parts' thresholds at the lowest target rate, `share` of it to the first part."""
+def or_thresholds(a: np.ndarray, b: np.ndarray, w: np.ndarray, share: float, total: float) -> tuple[float, float]:
+    """Thresholds on two scores giving the first share x r and the second (1 - share) x r of the weighted pass
+    fraction, r bisected so that their OR passes `total` (the overlap is counted once)."""
     from trigger.physics.scoring import threshold_for_fraction
+
+    lo, hi = 0.0, 2 * total
+    for _ in range(40):
+        r = (lo + hi) / 2
+        ta, tb = threshold_for_fraction(a, w, share * r), threshold_for_fraction(b, w, (1 - share) * r)
+        lo, hi = (r, hi) if w[(a >= ta) | (b >= tb)].sum() / w.sum() <= total else (lo, r)
+    return threshold_for_fraction(a, w, share * lo), threshold_for_fraction(b, w, (1 - share) * lo)
+
+
+def choose_scale(cfg: Config, models: list, scaling, words: np.ndarray, weights: np.ndarray) -> dict:
+    """c = m / 2^k from the parts' thresholds where their OR passes the lowest target rate with `share` of the
+    rate given to the first part (or_thresholds, on the weighted validation background)."""
+    from trigger.design.combine import or_score_type
 
     o = cfg.model.or_family
     x = scaling.apply(words).astype(np.float32)
     rate = min(cfg.firmware.rates_khz)
-    frac = rate / cfg.evaluation.stream_rate_khz
-    lsb = [families.score_type(families.part_config(cfg, f)).lsb for f in o.parts]
-    t = [float(threshold_for_fraction(part_scores(cfg, m, f, x), weights, s * frac)) * q
-         for m, f, s, q in zip(models, o.parts, (o.share, 1 - o.share), lsb)]
-    scaled = int(t[1] > t[0])  # the larger threshold is scaled down onto the smaller
-    if t[scaled] <= 0:
-        raise RuntimeError(f"model.or_family: {o.parts[scaled]!r}'s threshold at {rate:g} kHz is {t[scaled]}: no scale makes the OR")
-    ratio = t[1 - scaled] / t[scaled]
-    raw = min(int(round(ratio * 2**o.scale_bits)), 2**o.scale_bits - 1)
-    if raw < 1:
-        raise RuntimeError(f"model.or_family: the parts' thresholds differ by {1 / ratio:.3g}x, more than 2^scale_bits "
-                           f"= {2**o.scale_bits}: raise model.or_family.scale_bits")
-    return {"parts": list(o.parts), "share": o.share, "rate_khz": rate, "thresholds": t, "scaled": scaled,
-            "scale_raw": raw, "scale_bits": o.scale_bits, "scale": raw / 2**o.scale_bits}
+    types = [families.score_type(families.part_config(cfg, f)) for f in o.parts]
+    sa, sb = (part_scores(cfg, m, f, x) for m, f in zip(models, o.parts))
+    t = [float(v) * q.lsb for v, q in zip(or_thresholds(sa, sb, weights, o.share, rate / cfg.evaluation.stream_rate_khz), types)]
+    scaled = int(t[1] < t[0])  # the smaller threshold is scaled up onto the larger
+    if min(t) <= 0:
+        raise RuntimeError(f"model.or_family: {o.parts[scaled]!r}'s threshold at {rate:g} kHz is {min(t)}: no scale makes the OR")
+    m, k = significant(t[1 - scaled] / t[scaled], o.scale_bits)
+    return {"parts": list(o.parts), "share": o.share, "rate_khz": rate, "thresholds": t, "scaled": scaled, "scale_m": m,
+            "scale_k": k, "scale": m / 2**k, "score_type": or_score_type(types, scaled, m, k).hls()}
+
+
+def significant(r: float, bits: int) -> tuple[int, int]:
+    """(m, k) with m / 2^k the nearest to r > 0 of `bits` significant bits (2^(bits-1) <= m < 2^bits)."""
+    k = bits - 1 - int(np.floor(np.log2(r)))
+    m = int(round(r * 2.0**k))
+    if m >= 2**bits:  # rounded up to the next power of two
+        m, k = m // 2, k - 1
+    return m, k
 
 
 def build_score_model(cfg: Config, models: list, scale: dict):
@@ -123,7 +142,7 @@ def build_score_model(cfg: Config, models: list, scale: dict):
     k = scale["scaled"]
     head = tf.keras.layers.Dense(1, use_bias=False, trainable=False, dtype="float64", name="or_scaled")
     scaled = head(scores[k])
-    head.set_weights([np.full((1, 1), scale["scale_raw"] / 2 ** scale["scale_bits"])])
+    head.set_weights([np.full((1, 1), scale["scale_m"] / 2.0 ** scale["scale_k"])])
     score = tf.keras.layers.Maximum(dtype="float64", name="score")([scores[1 - k], scaled])
     return tf.keras.Model(inp, [mus[0], score], name="trigger")
 
@@ -137,4 +156,14 @@ def build_design(cfg: Config, build: Path, scaling, thresholds: list[dict], name
     models = part_models(build)
     parts = [(f, part_design(families.part_config(cfg, f), models[f], scaling, [], name=f)) for f in scale["parts"]]
     ths = [{"name": f"{t['rate_khz']:g}kHz", "raw": int(t["threshold_int"]), "rate_khz": float(t["rate_khz"])} for t in thresholds]
-    return or_designs(parts, scale["scaled"], scale["scale_raw"], scale["scale_bits"], name, ths)
+    return or_designs(parts, scale["scaled"], scale["scale_m"], scale["scale_k"], name, ths)
+
+
+def score_type(build: Path):
+    """The combined score's type, as training chose it (or_scale.json)."""
+    from trigger.design.fixed import FixedType
+
+    path = Path(build) / "model" / SCALE_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; the or family's score type is chosen in training (trigger train)")
+    return FixedType.parse(read_json(path)["score_type"])

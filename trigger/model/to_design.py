@@ -90,6 +90,17 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
     return Design(name, inputs, d_scaling, layers, score, ths)
 
 
+def trained_design(cfg: Config, build, thresholds: list[dict]) -> Design:
+    """The design of the build's trained trigger (the `or` family: both parts' graphs, ORed)."""
+    from trigger.model.train import load_model, load_scaling
+
+    if cfg.model.family == "or":
+        from trigger.model.or_family import build_design as or_design
+
+        return or_design(cfg, build, load_scaling(build), thresholds)
+    return build_design(cfg, load_model(build), load_scaling(build), thresholds)
+
+
 def _graph_design(cfg: Config, name: str, inputs, d_scaling, dense, ths) -> Design:
     """A format-2 family's design: its nodes, then validated as any imported file is."""
     from trigger.design import design_from_dict

@@ -45,7 +45,7 @@ class Scorer:
     def __init__(self, build: Path, cfg: Config, trigger_only: bool = False):
         from trigger.model.train import load_model, load_reco_term, load_scaling
 
-        self.cfg = cfg
+        self.cfg, self.build = cfg, build
         self.scaling = load_scaling(build)
         self.reco_term = load_reco_term(build)
         names = self.MODELS[:1] if trigger_only else self.MODELS
@@ -64,7 +64,7 @@ class Scorer:
         m = self.models
         x = self.scaling.apply(words).astype(np.float32)
         mask = reco_mask(words, mask_padding(self.cfg))
-        _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type, keras_score_type(self.cfg))
+        _, score_int = software_scores(m["trigger_model"], x, self.cfg.model.mu.type, keras_score_type(self.cfg, self.build))
         out = {PRIMARY[self.cfg.model.family]: score_int}
         if self.parts:
             from trigger.model.or_family import part_scores
@@ -183,10 +183,10 @@ def _background(parts: list[ScoredSplits], split: str) -> tuple[dict[str, np.nda
             np.concatenate([p.weights[split] for p in parts]))
 
 
-def choose_thresholds(cfg: Config, bkg: np.ndarray, bkg_w: np.ndarray, val: np.ndarray, val_w: np.ndarray) -> list[dict]:
+def choose_thresholds(cfg: Config, build: Path, bkg: np.ndarray, bkg_w: np.ndarray, val: np.ndarray, val_w: np.ndarray) -> list[dict]:
     """Each target rate's threshold on the trigger's integer score (test background), raised onto the threshold
     grid, with its rate checked on the independent validation split."""
-    score_type = trigger_score_type(cfg)
+    score_type = trigger_score_type(cfg, build)
     stream_khz = cfg.evaluation.stream_rate_khz
     thresholds = []
     for r in cfg.firmware.rates_khz:
@@ -232,13 +232,13 @@ def write_thresholds(cfg: Config, build: str | Path = "build", root: Path | None
     client = _client(scheduler)
     parts = [score_file(cfg, build, name, ("test", "val"), root, client, trigger_only=True) for name in cfg.data.background]
     (bkg, bkg_w), (val, val_w) = _background(parts, "test"), _background(parts, "val")
-    thresholds = choose_thresholds(cfg, bkg[primary], bkg_w, val[primary], val_w)
+    thresholds = choose_thresholds(cfg, build, bkg[primary], bkg_w, val[primary], val_w)
     _write_thresholds_and_design(cfg, build, thresholds)
     return thresholds
 
 
 def _write_thresholds_and_design(cfg: Config, build: Path, thresholds: list[dict]) -> None:
-    write_json(build / "evaluation" / "thresholds.json", {"score_type": trigger_score_type(cfg).to_dict(), "thresholds": thresholds})
+    write_json(build / "evaluation" / "thresholds.json", {"score_type": trigger_score_type(cfg, build).to_dict(), "thresholds": thresholds})
     write_design(cfg, build, thresholds)
 
 
@@ -251,7 +251,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     from the same scores), it checks that they are the ones written."""
     build = Path(build)
     t0 = time.perf_counter()
-    score_type = trigger_score_type(cfg)
+    score_type = trigger_score_type(cfg, build)
     primary = PRIMARY[cfg.model.family]
     stream_khz = cfg.evaluation.stream_rate_khz
     client = _client(scheduler)
@@ -261,7 +261,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     val_scores = val_scores[primary]
     n_bkg, n_val = len(bkg_weights), len(val_weights)
     rates = cfg.firmware.rates_khz
-    thresholds = choose_thresholds(cfg, bkg_scores[primary], bkg_weights, val_scores, val_weights)
+    thresholds = choose_thresholds(cfg, build, bkg_scores[primary], bkg_weights, val_scores, val_weights)
     base_thr = {name: [threshold_for_fraction(s, bkg_weights, r / stream_khz) for r in rates] for name, s in bkg_scores.items()}
     signals, curves, sig_scores = {}, {}, {}
     for name in cfg.data.signals:
@@ -328,14 +328,8 @@ def _check_thresholds(build: Path, thresholds: list[dict]) -> None:
 def write_design(cfg: Config, build: Path, thresholds: list[dict]) -> Path:
     """build/design.yaml: the trained encoder and its thresholds, the one file every firmware stage reads."""
     from trigger.design import save_design
-    from trigger.model.to_design import build_design
-    from trigger.model.train import load_model, load_scaling
+    from trigger.model.to_design import trained_design
 
-    if cfg.model.family == "or":
-        from trigger.model.or_family import build_design as or_design
-
-        design = or_design(cfg, build, load_scaling(build), thresholds)
-    else:
-        design = build_design(cfg, load_model(build), load_scaling(build), thresholds)
+    design = trained_design(cfg, build, thresholds)
     return save_design(design, build / "design.yaml", header="Written by `trigger evaluate` from the trained encoder and its thresholds.\n"
                        "Every firmware stage (emulator, HLS, RTL, simulation) reads this file and nothing else of the model.")

@@ -224,12 +224,12 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
         scaling, model = load_scaling(build), load_model(build)
         qkeras_note = ("its score (the sum of the squared integer mu) and bits are computed in numpy from that mu, not in "
                        "Keras (Keras computes the sum of squares in float32, exact only below 2^24 score LSBs)"
-                       if keras_score_type(cfg) is None else
+                       if keras_score_type(cfg, build) is None else
                        "its score is the model's own output (a float64 head, exact), its bits compare that score")
 
         def qkeras_words(w, x=None):
             mu, score = software_scores(model, scaling.apply(w).astype(np.float32) if x is None else x, cfg.model.mu.type,
-                                        keras_score_type(cfg))
+                                        keras_score_type(cfg, build))
             return Outputs(mu, score, score[:, None] >= emu.thresholds[None, :])
 
         legs["qkeras_mu"] = qkeras_words
