@@ -121,6 +121,7 @@ def write_summary(cfg: Config, build: str | Path) -> dict:
         "physics": physics,
         "thresholds": phys.get("thresholds"),
         "families": phys.get("families"),
+        "or_parts": phys.get("or_parts"),
         "stream_rate_khz": phys.get("stream_rate_khz"),
         "bit_accuracy": {
             "events": bits.get("events"),
@@ -188,6 +189,19 @@ def _sim_lines(sim: dict) -> list[str]:
     if sim.get("input"):
         lines.append(f"- events from {sim['input']}")
     return lines
+
+
+def _or_lines(o: dict | None) -> list[str]:
+    """The or family: what each part fires at the trigger's own thresholds."""
+    if not o:
+        return []
+    a, b = o["parts"]
+    L = ["", f"## The OR's parts at the trigger's thresholds ({o['unit']})", "",
+         f"| sample | rate [kHz] | {a} fires | {b} fires | both |", "|---|---|---|---|---|"]
+    for name, per in o["fired"].items():
+        for r, f in per.items():
+            L.append(f"| {name} | {r} | {f[a]:.3g} | {f[b]:.3g} | {f['both']:.3g} |")
+    return L
 
 
 def _families_lines(fam: dict | None, rate: str) -> list[str]:
@@ -268,6 +282,7 @@ def render_summary(s: dict, rates: list[str]) -> str:
     for sig, p in s["physics"].items():
         for name, b in p["baselines"].items():
             L.append(f"| {sig} | {name} | {b['auc']:.3f} | {_pct(b['efficiency'][rates[0]])} |")
+    L += _or_lines(s.get("or_parts"))
     L += _families_lines(s.get("families"), rates[0])
     L += ["", "## Thresholds", "", "Chosen on the background test split; their rates checked on the independent validation split "
           "(uncertainties: sqrt(sum of squared weights) of the passing events).", "",

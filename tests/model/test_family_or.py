@@ -51,6 +51,10 @@ def test_design_is_both_graphs_and_the_maximum(or_build):
     assert {n.name for n in d.nodes} >= {"ae_reco_diff", "ae_reco_reco", "vae_kl_score"}
     assert phys["primary"] == "or_firmware"
     assert {"or_vae_kl", "or_ae_reco"} <= set(phys["signals"]["sigA"]["scores"])  # each part reported
+    for sig in ("sigA", "sigB"):  # and what each part fires at the trigger's own thresholds: the OR is their union
+        for rate, f in phys["or_parts"]["fired"][sig].items():
+            eff = 100 * phys["signals"][sig]["scores"]["or_firmware"]["efficiency"][rate]["efficiency"]
+            assert f["vae_kl"] + f["ae_reco"] - f["both"] == pytest.approx(eff, abs=1e-9)
     save_design(d, build / "again.yaml")
     assert load_design(build / "again.yaml").sha256() == d.sha256()
 

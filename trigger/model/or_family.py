@@ -103,7 +103,8 @@ def choose_scale(cfg: Config, models: list, scaling, words: np.ndarray, weights:
         raise RuntimeError(f"model.or_family: {o.parts[scaled]!r}'s threshold at {rate:g} kHz is {min(t)}: no scale makes the OR")
     m, k = significant(t[1 - scaled] / t[scaled], o.scale_bits)
     return {"parts": list(o.parts), "share": o.share, "rate_khz": rate, "thresholds": t, "scaled": scaled, "scale_m": m,
-            "scale_k": k, "scale": m / 2**k, "score_type": or_score_type(types, scaled, m, k).hls()}
+            "scale_k": k, "scale": m / 2**k, "score_type": or_score_type(types, scaled, m, k).hls(),
+            "part_score_types": [t.hls() for t in types]}
 
 
 def significant(r: float, bits: int) -> tuple[int, int]:
@@ -157,6 +158,20 @@ def build_design(cfg: Config, build: Path, scaling, thresholds: list[dict], name
     parts = [(f, part_design(families.part_config(cfg, f), models[f], scaling, [], name=f)) for f in scale["parts"]]
     ths = [{"name": f"{t['rate_khz']:g}kHz", "raw": int(t["threshold_int"]), "rate_khz": float(t["rate_khz"])} for t in thresholds]
     return or_designs(parts, scale["scaled"], scale["scale_m"], scale["scale_k"], name, ths)
+
+
+def on_combined_lsb(build: Path, scores: dict) -> dict:
+    """Each part's integer score (keys `or_<family>`) as the value it enters the maximum with, in LSBs of the
+    combined score (the scaled part times m / 2^k): a threshold on the combined score fires where either passes it."""
+    from trigger.design.fixed import FixedType
+
+    s = read_json(Path(build) / "model" / SCALE_FILE)
+    top = score_type(build).frac
+    out = {}
+    for j, (f, t) in enumerate(zip(s["parts"], s["part_score_types"])):
+        v, frac = np.asarray(scores[f"or_{f}"], dtype=np.int64), FixedType.parse(t).frac
+        out[f] = (v * s["scale_m"]) << (top - frac - s["scale_k"]) if j == s["scaled"] else v << (top - frac)
+    return out
 
 
 def score_type(build: Path):

@@ -263,11 +263,12 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
     rates = cfg.firmware.rates_khz
     thresholds = choose_thresholds(cfg, build, bkg_scores[primary], bkg_weights, val_scores, val_weights)
     base_thr = {name: [threshold_for_fraction(s, bkg_weights, r / stream_khz) for r in rates] for name, s in bkg_scores.items()}
-    signals, curves, sig_scores = {}, {}, {}
+    signals, curves, sig_scores, sig_all = {}, {}, {}, {}
     for name in cfg.data.signals:
         sig = score_file(cfg, build, name, ("test",), root, client)
         scores = sig.scores["test"]
         sig_scores[name] = scores[primary]
+        sig_all[name] = scores
         entry = {"events": len(scores[primary]), "lepton_filter": sig.lepton_filter, "scores": {}}
         for score_name, s in scores.items():
             perf, curves[(name, score_name)] = score_performance(bkg_scores[score_name], bkg_weights, s, rates, base_thr[score_name])
@@ -281,6 +282,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         )
         signals[name] = entry
 
+    or_parts = _or_parts(cfg, build, bkg_scores, bkg_weights, sig_all, thresholds) if cfg.model.family == "or" else None
     sat = SaturationCount()
     for p in bkg_parts:
         for k, v in p.saturation.counts.items():
@@ -300,6 +302,7 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
         "baselines": {k: v for k, v in BASELINE_LABELS.items() if k in bkg_scores} | {"random": "random trigger at the same rate"},
         "signals": signals,
         "families": families_section(cfg),
+        **({"or_parts": or_parts} if or_parts else {}),
         "seconds": time.perf_counter() - t0,
     }
     reports = build / "reports"
@@ -315,6 +318,24 @@ def evaluate(cfg: Config, build: str | Path = "build", root: Path | None = None,
                       {k: v * score_type.lsb for k, v in sig_scores.items()}, thresholds, stream_khz, bkg_scores, base_thr,
                       SCORE_LABEL[cfg.model.family])
     return result
+
+
+def _or_parts(cfg: Config, build: Path, bkg: dict, bkg_w: np.ndarray, sig: dict, thresholds: list[dict]) -> dict:
+    """The or family: at each of the trigger's thresholds, the share of the background rate and of each signal that
+    each part fires (its value entering the maximum passes the threshold), and both."""
+    from trigger.model.or_family import on_combined_lsb
+
+    out = {}
+    for name, scores, w in [("background (rate, kHz)", bkg, bkg_w)] + [(n, s, None) for n, s in sig.items()]:
+        v = on_combined_lsb(build, scores)
+        a, b = v.values()
+        unit = cfg.evaluation.stream_rate_khz if w is not None else 100.0
+        ww = np.ones(len(a)) if w is None else w / w.sum() * len(w)
+        out[name] = {f"{t['rate_khz']:g}": {k: float((ww * fired).sum() / len(ww) * unit) for k, fired in
+                                            zip((*v, "both"), (a >= t["threshold_int"], b >= t["threshold_int"],
+                                                               (a >= t["threshold_int"]) & (b >= t["threshold_int"])))}
+                     for t in thresholds}
+    return {"parts": list(v), "unit": "signals: % of events; background: kHz", "fired": out}
 
 
 def _check_thresholds(build: Path, thresholds: list[dict]) -> None:
