@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     T._tf_setup()
     steps = {}
-    p = T._prepare(cfg, Path.cwd())
+    p = T.prepare(cfg, Path.cwd())
     steps["prepared"] = {**_mem(), "seconds": round(time.perf_counter() - t0, 1)}
     print("prepared", steps["prepared"], flush=True)
     with tempfile.TemporaryDirectory() as out:

@@ -4,8 +4,9 @@ settings, ORed in one design (trigger/design/combine.py): score = max(one part's
 c is the ratio of the two parts' thresholds when, at the lowest target rate, the first part alone would take `share`
 of that rate and the second the rest (weighted validation background, as trained), rounded to `scale_bits`
 significant bits: the part with the smaller threshold is scaled up onto the other's, so that no bit of either score
-is lost (the combined score's type holds both exactly, and is stated in or_scale.json). Every threshold of the design is then an OR of the two parts. Each part's own score stays in
-the physics report (`or_<family>`), so what each part contributes is visible.
+is lost (the combined score's type holds both exactly, and is stated in or_scale.json). Every threshold of the
+design is then an OR of the two parts. Each part's own score stays in the physics report (`or_<family>`, and
+`or_parts`: what each part fires at the trigger's thresholds).
 
 Files: build/model/parts/<family>/ holds each part's models as its own family writes them; build/model/or_scale.json
 the scale; build/model/trigger_model.h5 the combined QKeras model (both parts' layers, names prefixed by the family,
@@ -32,7 +33,7 @@ def part_dir(build_model: Path, family: str) -> Path:
 def fit(cfg: Config, first, out: Path, root: Path | None) -> dict:
     """Train both parts (first: the Prepared samples of the first part's configuration), choose the scale, write
     the combined model. Returns the parts' histories and the scale."""
-    from trigger.model.train import _prepare, _train_trigger, save_keras
+    from trigger.model.train import prepare, save_keras, train_family_model
     from trigger.progress import console
 
     o = cfg.model.or_family
@@ -40,13 +41,13 @@ def fit(cfg: Config, first, out: Path, root: Path | None) -> dict:
     for k, fam in enumerate(o.parts):
         pcfg = families.part_config(cfg, fam)
         if k:  # the second part's own samples (its loss may mask padding differently); the scaling must agree
-            prepared = _prepare(pcfg, root)
+            prepared = prepare(pcfg, root)
             if prepared.scaling.to_dict() != first.scaling.to_dict():
                 raise RuntimeError(f"model.or_family.parts: {fam!r} fitted another input scaling than {o.parts[0]!r}")
         console.print(f"  OR part {k + 1}/2: {fam}")
         d = part_dir(out, fam)
         d.mkdir(parents=True, exist_ok=True)
-        history[fam] = _train_trigger(pcfg, prepared.arch, prepared.args, prepared.term, d, prepared.va.words)
+        history[fam] = train_family_model(pcfg, prepared.arch, prepared.args, prepared.term, d, prepared.va.words)
         models.append(_load(d))
     scale = choose_scale(cfg, models, first.scaling, first.va.words, first.va.weights)
     write_json(out / SCALE_FILE, scale)

@@ -174,7 +174,7 @@ class Prepared:
     saturation: dict
 
 
-def _prepare(cfg: Config, root: Path | None) -> Prepared:
+def prepare(cfg: Config, root: Path | None) -> Prepared:
     """The training samples and everything fitted on them before any model (deterministic: the baselines' own
     stage makes the same again)."""
     from trigger.model.vae import RecoTerm, pt_target_ceiling, reco_weights
@@ -216,7 +216,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     pcfg = families.training_config(cfg)  # the `or` family: its first part's
-    p = _prepare(pcfg, root)
+    p = prepare(pcfg, root)
     side = _baselines(pcfg, p, out, parallel=None) if baselines else {}
     try:
         if cfg.model.family == "or":
@@ -224,7 +224,7 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
 
             history = or_family.fit(cfg, p, out, root)
         else:
-            history = _train_trigger(cfg, p.arch, p.args, p.term, out, p.va.words)
+            history = train_family_model(cfg, p.arch, p.args, p.term, out, p.va.words)
         if side:
             _write_baselines(out, {name: job.result() for name, job in side.items()}, t0)
     finally:
@@ -259,7 +259,7 @@ def train_baselines(cfg: Config, build: str | Path = "build", root: Path | None 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     pcfg = families.training_config(cfg)
-    jobs = _baselines(pcfg, _prepare(pcfg, root), out, parallel=None)
+    jobs = _baselines(pcfg, prepare(pcfg, root), out, parallel=None)
     try:
         return _write_baselines(out, {name: job.result() for name, job in jobs.items()}, t0)
     finally:
@@ -273,7 +273,7 @@ def _write_baselines(out: Path, history: dict, t0: float) -> dict:
     return result
 
 
-def _train_trigger(cfg: Config, arch, args, term, out: Path, va_words: np.ndarray) -> dict:
+def train_family_model(cfg: Config, arch, args, term, out: Path, va_words: np.ndarray) -> dict:
     """The family's model: trigger_model.h5 gives (mu, score) from the scaled inputs."""
     if cfg.model.family == "embed_ae":
         from trigger.model import embed_ae
