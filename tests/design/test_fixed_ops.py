@@ -217,13 +217,34 @@ def _wide_cases(seed: int = 5):
     return cases, raws
 
 
+def _wide_to_wide_cases(seed: int = 7):
+    """Sources of 31-46 bits cast to targets of 31-44 bits, every mode pair (a saturation limit then needs more than
+    32 fraction bits, past what da4ml 0.5.2 splits a constant into); raw values as _wide_cases."""
+    rng = np.random.default_rng(seed)
+    cases, raws = [], []
+    for r, o in itertools.product(Rounding, Overflow):
+        while True:  # the target drops fraction bits (rounding acts) and integer bits (overflow acts)
+            s = FixedType(int(rng.integers(31, 47)), int(rng.integers(-2, 12)), bool(rng.integers(2)))
+            d = FixedType(int(rng.integers(31, 45)), int(rng.integers(-3, s.integer)), bool(rng.integers(2)), r, o)
+            if d.frac < s.frac and s.max_value > d.max_value + d.lsb:
+                break
+        sh = s.frac - d.frac
+        near = (rng.integers(d.int_min - 3, d.int_max + 4, size=1000) << sh) + rng.choice(
+            [0, 1 << (sh - 1), (1 << sh) - 1, (1 << (sh - 1)) - 1, (1 << (sh - 1)) + 1], size=1000)
+        cases.append((s, d))
+        raws.append(np.concatenate([rng.integers(s.int_min, s.int_max + 1, size=1000), np.clip(near, s.int_min, s.int_max)]))
+    return cases, raws
+
+
 def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
     """The casts in da4ml Verilog under Verilator. A source wider than da4ml's binder's 32-bit ports is built
-    inside the graph from two inputs (hi * 2^16 + lo); each output is its raw integer."""
+    inside the graph from two inputs (hi * 2^16 + lo), and each output leaves as two ports, its raw integer's bits
+    from 16 up and its low 16 bits (traced_ops.wrap: da4ml's own wrap of a negative value is wrong), joined here."""
     from da4ml.codegen import VerilogModel
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.firmware.rtl import cast as rtl_cast
+    from trigger.firmware.traced_ops import wrap
     from trigger.firmware.verilator import apply_verilator_env
 
     n = len(cases)
@@ -231,7 +252,12 @@ def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
     k = np.ravel([[int(s.signed), 0] for s, _ in cases])
     i = np.ravel([[s.width - 16 - int(s.signed), 16] for s, _ in cases])
     xs = np.ravel(inp.quantize(k, i, np.zeros(2 * n, dtype=np.int64))._vars)
-    outs = [rtl_cast((xs[2 * j] * 2.0**16 + xs[2 * j + 1]) * 2.0**-s.frac, d) * 2.0**d.frac for j, (s, d) in enumerate(cases)]
+    outs = []
+    for j, (s, d) in enumerate(cases):
+        y = rtl_cast((xs[2 * j] * 2.0**16 + xs[2 * j + 1]) * 2.0**-s.frac, d) * 2.0**d.frac  # the raw integer
+        lo = wrap(y, 0, 16, 0)
+        hi = ((y - lo) * 2.0**-16).quantize(int(d.signed), max(d.width - 16 - int(d.signed), 1), 0, "WRAP", "TRN")  # its range, declared
+        outs += [hi, lo]
     apply_verilator_env()
     model = VerilogModel(comb_trace(inp, outs), "wide", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
     model.compile(nproc=2)
@@ -239,7 +265,7 @@ def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
     data = np.empty((len(r), 2 * n))
     data[:, 0::2], data[:, 1::2] = r >> 16, r & 0xFFFF
     o = np.rint(model.predict(data, n_threads=1)).astype(np.int64)
-    return [o[:, j] for j in range(n)]
+    return [o[:, 2 * j] * 2**16 + o[:, 2 * j + 1] for j in range(n)]
 
 
 def test_wide_casts_bit_exact_in_all_three(tmp_path):
@@ -264,6 +290,27 @@ def test_wide_casts_bit_exact_in_all_three(tmp_path):
                              Overflow.WRAP if d.overflow is not Overflow.WRAP else Overflow.SAT)
         differs += not np.array_equal(cast(r, s.frac, other), cpp[k])
     assert differs == len(cases)
+
+
+def test_wide_to_wide_casts_bit_exact_in_all_three(tmp_path):
+    """Rounding and saturating casts between two types both wider than 30 bits (once refused by the RTL): the
+    saturation limits and rounding constants need more than 32 fraction bits, which da4ml 0.5.2's constant
+    multiplication drops (1 - 2^-35 became 1: a saturated value wrapped to the minimum; seen on a random conv graph,
+    fuzz seed 76); the RTL multiplies by such a constant as an integer times a power of two."""
+    cases, raws = _wide_to_wide_cases()
+    emu = [cast(r, s.frac, d) for r, (s, d) in zip(raws, cases)]
+    cpp = cpp_casts(tmp_path, cases, raws)
+    rtl = rtl_wide_casts(tmp_path, cases, raws)
+    saturated = 0
+    for k, (s, d) in enumerate(cases):
+        assert d.width > 30 and s.width > 30
+        for name, got in (("C++", cpp[k]), ("Verilog", rtl[k])):
+            bad = np.flatnonzero(got != emu[k])
+            assert len(bad) == 0, f"{name}: {s.hls()} -> {d.hls()}: raw {raws[k][bad[:5]]} gives {got[bad[:5]]}, emulator {emu[k][bad[:5]]}"
+        q = raws[k] >> (s.frac - d.frac)  # the floor on the target's grid: past its range, and at rounding ties
+        assert (q > d.int_max).any() and ((r := raws[k] & ((1 << (s.frac - d.frac)) - 1)) == (1 << (s.frac - d.frac - 1))).any(), r
+        saturated += d.overflow in (Overflow.SAT, Overflow.SAT_SYM) and bool((emu[k] == d.int_max).any())
+    assert saturated == 14  # every SAT and SAT_SYM pair reaches the upper limit (the constant da4ml rounded to 1)
 
 
 def test_constant_casts_every_mode():

@@ -25,6 +25,7 @@ def _bit(b):
 
 FINER = 8  # bits: a saturation limit this much finer than the value's LSB still goes to da4ml's own (AXOL1TL v5: 3)
 WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) wrongly, in its interpreter and its Verilog
+# (_cast_wide builds such casts from other operations, any target width up to the design format's 48 bits)
 
 
 def _round_step(v, t: FixedType):
@@ -41,7 +42,7 @@ def _round_step(v, t: FixedType):
     if r is Rounding.RND_MIN_INF:
         return v + (half - step)
     if r is Rounding.TRN_ZERO:
-        return v + _bit(v.is_negative()) * (one - step)
+        return v + _times_const(_bit(v.is_negative()), one - step)
     if r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
         return v + (half - step) + _bit(v.is_negative()) * step
     if r is Rounding.RND_INF:  # ties away from zero
@@ -84,6 +85,15 @@ def _saturate(v, k: int, i: int, f: int, mode: str):
     return r.quantize(k, i, f, "WRAP", "TRN")
 
 
+def _times_const(v, c: float):
+    """v times a constant, exact whatever c's fraction bits: da4ml 0.5.2 splits a constant into powers of two only
+    down to 2^-32 (its _const_f stops there), so 1 - 2^-35 became 1; here the constant is an integer times a power
+    of two, each exact."""
+    q = Fraction(c)
+    f = max(q.denominator.bit_length() - 1, 0)  # c * 2^f is an integer (c lies on a power-of-two grid)
+    return v * float(q * 2**f) * 2.0**-f if f else v * c
+
+
 def _clear_out_of_range(wrapped, out, t: FixedType):
     """wrapped where out == 0, else 0: two ReLUs of values pushed below zero, no multiplexer."""
     kill = out * 2.0 ** (kif(t)[1] + 2)  # above every |wrapped|: subtracting it sends both ReLUs to 0
@@ -97,14 +107,11 @@ def _in_type(v, t: FixedType):
 
 
 def _cast_wide(v, t: FixedType):
-    """A cast of a value past WIDE bits to a narrow t, from operations da4ml gets right at that width: the rounding
+    """A cast of a value past WIDE bits to t, from operations da4ml gets right at that width: the rounding
     correction, comparisons with constants (sign bits of differences), a wrap into t (a slice) and ReLUs.
     Found on AXOL1TL v5's 37-bit score accumulator, which da4ml's own SAT got wrong in its interpreter and
-    its Verilog."""
+    its Verilog. A t past WIDE bits too needs constants of more than 32 fraction bits: _times_const."""
     k, i, f = kif(t)
-    if t.width > WIDE:
-        raise ValueError(f"a {int(sum(v.kif))}-bit value cast to {t.hls()}: a rounding or saturating cast between two types "
-                         f"wider than {WIDE} bits is not built: da4ml 0.5.2 computes it wrongly (see trigger/firmware/traced_ops.py)")
     v = _round_step(v, t)
     step = 2.0 ** -v.kif[2]
     wrapped = wrap(v, k, i, f)  # floor to t's LSB, then wrap: a slice of v
@@ -119,7 +126,7 @@ def _cast_wide(v, t: FixedType):
     under = _bit(v < lo) if v.low < lo else 0.0
     out = _clear_out_of_range(wrapped, over + under, t)
     if o is not Overflow.SAT_ZERO:
-        out = out + over * hi + under * lo
+        out = out + _times_const(over, hi) + _times_const(under, lo)
     return _in_type(out, t)
 
 
