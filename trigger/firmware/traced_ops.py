@@ -91,7 +91,7 @@ def _times_const(v, c: float):
     of two, each exact."""
     q = Fraction(c)
     f = max(q.denominator.bit_length() - 1, 0)  # c * 2^f is an integer (c lies on a power-of-two grid)
-    return v * float(q * 2**f) * 2.0**-f if f else v * c
+    return v * float(q * 2**f) * 2.0**-f if f > 32 else v * c  # within da4ml's reach: as before (the same Verilog)
 
 
 def _clear_out_of_range(wrapped, out, t: FixedType):
