@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 
+from trigger.config_base import FixedSpec, Strict
+from trigger.config_families import EmbedAEConfig, OrConfig
 from trigger.design.fixed import FixedType
 
 DEFAULT_CONFIG = Path(str(resources.files("trigger") / "configs" / "default.yaml"))  # package data; configs/default.yaml links to it
@@ -21,22 +23,6 @@ BUNCH_CROSSING_MHZ = 40.0
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the key path."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FixedSpec(Strict):
-    width: int = Field(ge=1, le=64)
-    integer: int = Field(ge=-32, le=64)
-    signed: bool = True
-    rounding: Literal["TRN", "RND", "RND_CONV"] = "TRN"
-    overflow: Literal["WRAP", "SAT"] = "WRAP"
-
-    @property
-    def type(self) -> FixedType:
-        return FixedType(self.width, self.integer, self.signed, self.rounding, self.overflow)
 
 
 class ProcessSpec(Strict):
@@ -120,55 +106,12 @@ class ScalingConfig(Strict):
     cover_quantile: float = Field(default=0.999, gt=0, le=1)
 
 
-class AugmentConfig(Strict):
-    """The two views of an event that the embedding must map alike (each on raw words, before the scaling)."""
-
-    phi_rotation: bool = True  # one random rotation of every present object's phi, wrapping around
-    eta_flip: float = Field(default=0.5, ge=0, le=1)  # probability of eta -> -eta for every object
-    pt_smear: float = Field(default=0.05, ge=0)  # relative Gaussian smearing of every pT
-    drop_object: float = Field(default=0.1, ge=0, lt=1)  # probability that each present e/gamma, muon or jet is dropped
-
-
-class EmbedAEConfig(Strict):
-    """The embed_ae family (AXOL1TL v5's recipe): an embedding network trained with VICReg on two augmented views
-    of each background event, then a small autoencoder on the frozen embedding; score sum (AE(h) - h)^2."""
-
-    embedding: list[PositiveInt] = [32]  # hidden widths of the embedding network (57 -> these -> dim)
-    dim: PositiveInt = 8
-    hidden: list[PositiveInt] = [6]  # the autoencoder on the embedding: dim -> hidden -> latent -> hidden -> dim
-    latent: PositiveInt = 3
-    embedding_type: FixedSpec = FixedSpec(width=10, integer=5, rounding="RND_CONV", overflow="SAT")
-    projector: list[PositiveInt] = [32, 32]  # VICReg's projector head (training only, float)
-    invariance: float = Field(default=25.0, ge=0)
-    variance: float = Field(default=25.0, ge=0)
-    covariance: float = Field(default=1.0, ge=0)
-    embedding_epochs: PositiveInt = 20
-    augment: AugmentConfig = AugmentConfig()
-
-
-class OrConfig(Strict):
-    """The `or` family: two families' triggers trained side by side (the same data, scaling and model settings) and
-    ORed in one design: score = max(unscaled part, c x scaled part), c < 1 chosen after training so that at the
-    lowest target rate the first part takes `share` of the rate on the validation background (c the ratio of the
-    two parts' thresholds, `scale_bits` fraction bits; the part with the larger threshold is scaled)."""
-
-    parts: tuple[Literal["vae_kl", "ae_reco", "embed_ae"], Literal["vae_kl", "ae_reco", "embed_ae"]] = ("vae_kl", "ae_reco")
-    share: float = Field(default=0.5, gt=0, lt=1)  # bench/results/or_scan.md: 0.5 met every bar in 3 seeds, 0.45 and 0.55 not
-    scale_bits: int = Field(default=10, ge=2, le=16)
-
-    @model_validator(mode="after")
-    def _distinct(self):
-        if self.parts[0] == self.parts[1]:
-            raise ValueError(f"model.or_family.parts: {list(self.parts)}: two different families")
-        return self
-
-
 class ModelConfig(Strict):
     # vae_kl: a VAE whose firmware keeps the encoder, score sum(mu^2) (AXOL1TL v1-v4).
     # ae_reco: an autoencoder whose firmware keeps encoder and decoder, score the weighted squared reconstruction
     # error sum_i w_i (reco_i - x_i)^2 with w = training.reco_field_weights (integers) over all 57 inputs.
     # embed_ae: an embedding (VICReg) and an autoencoder on it, score sum (AE(h) - h)^2 (AXOL1TL v5/v6).
-    # or: two of those trained side by side, ORed in one design (model.or).
+    # or: two of those trained side by side, ORed in one design (model.or_family).
     family: Literal["vae_kl", "ae_reco", "embed_ae", "or"] = "vae_kl"
     embed_ae: EmbedAEConfig = EmbedAEConfig()
     or_family: OrConfig = OrConfig()

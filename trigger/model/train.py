@@ -18,7 +18,7 @@ from trigger.data.layout import N_FEATURES
 from trigger.data.stream import clear_words
 from trigger.design.fixed import FixedType
 from trigger.io_utils import atomic_path, write_json
-from trigger.model import families
+from trigger.model import families, or_family
 from trigger.model.scaling import Scaling, count_input_saturation, fit_scaling
 
 log = logging.getLogger(__name__)
@@ -219,12 +219,8 @@ def train(cfg: Config, build: str | Path = "build", root: Path | None = None, ba
     p = prepare(pcfg, root)
     side = _baselines(pcfg, p, out, parallel=None) if baselines else {}
     try:
-        if cfg.model.family == "or":
-            from trigger.model import or_family
-
-            history = or_family.fit(cfg, p, out, root)
-        else:
-            history = train_family_model(cfg, p.arch, p.args, p.term, out, p.va.words)
+        history = (or_family.fit(cfg, p, out, root) if cfg.model.family == "or"  # each part, then the OR
+                   else train_family_model(cfg, p.arch, p.args, p.term, out, p.va.words))
         if side:
             _write_baselines(out, {name: job.result() for name, job in side.items()}, t0)
     finally:
