@@ -49,3 +49,34 @@ def write_tiny_dataset(root: Path, n_bkg: int = 3000, n_sig: int = 1000) -> Path
     path = root / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def train_tiny_family(root: Path, model: dict, training: dict | None = None):
+    """Train and evaluate one model family on the tiny dataset: `model` / `training` update the tiny config's
+    sections. Returns (cfg, build, physics.json's dict, train's history)."""
+    from trigger.config import load_config, save_config
+    from trigger.model.train import train
+    from trigger.physics.evaluate import evaluate
+
+    path = write_tiny_dataset(root)
+    d = yaml.safe_load(path.read_text())
+    d["model"].update(model)
+    d["training"].update(training or {})
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    cfg = load_config(path)
+    build = root / "build"
+    hist = train(cfg, build, baselines=False)
+    save_config(cfg, build / "config.yaml")
+    return cfg, build, evaluate(cfg, build, plots=False), hist
+
+
+def firmware_is_exact(cfg, build) -> None:
+    """`trigger firmware` and `compare` of a trained family: every implementation, the Verilog included, exact."""
+    from trigger.firmware.build import build_firmware
+    from trigger.verify.compare import compare
+
+    build_firmware(cfg, build)
+    r = compare(cfg, build, rtl_events=3000)
+    legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
+    assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
+    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]

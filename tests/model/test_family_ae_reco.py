@@ -6,29 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from synthetic import write_tiny_dataset
+from synthetic import firmware_is_exact, train_tiny_family
 
 
 @pytest.fixture(scope="module")
 def ae_build(tmp_path_factory):
-    from trigger.config import load_config, save_config
-    from trigger.model.train import train
-    from trigger.physics.evaluate import evaluate
-
-    root = tmp_path_factory.mktemp("ae_reco")
-    path = write_tiny_dataset(root)
-    d = yaml.safe_load(path.read_text())
-    d["model"]["family"] = "ae_reco"
-    d["training"]["reco_field_weights"] = {"pt": 4, "eta": 1, "phi": 1}
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
-    cfg = load_config(path)
-    build = root / "build"
-    train(cfg, build, baselines=False)
-    save_config(cfg, build / "config.yaml")
-    phys = evaluate(cfg, build, plots=False)
-    return cfg, build, phys
+    return train_tiny_family(tmp_path_factory.mktemp("ae_reco"), {"family": "ae_reco"}, {"reco_field_weights": {"pt": 4, "eta": 1, "phi": 1}})[:3]
 
 
 def test_design_is_the_graph_with_the_decoder(ae_build):
@@ -69,37 +53,4 @@ def test_emulator_equals_the_keras_score(ae_build):
 
 @pytest.mark.slow  # the firmware side of every node kind is tested on hand-written graphs in make test
 def test_firmware_of_the_family_is_exact(ae_build):
-    from trigger.firmware.build import build_firmware
-    from trigger.verify.compare import compare
-
-    cfg, build, _ = ae_build
-    build_firmware(cfg, build)
-    r = compare(cfg, build, rtl_events=3000)
-    legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
-    assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
-    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]
-
-
-def test_field_weights_must_be_integers(tmp_path):
-    from trigger.config import ConfigError, load_config
-
-    path = write_tiny_dataset(tmp_path)
-    d = yaml.safe_load(path.read_text())
-    d["model"]["family"] = "ae_reco"
-    path.write_text(yaml.safe_dump(d, sort_keys=False))  # tiny.yaml's phi weight is 0.5
-    with pytest.raises(ConfigError, match=r"reco_field_weights.phi: 0.5; model.family ae_reco"):
-        load_config(path)
-
-
-def test_the_family_exports_to_cmssw(ae_build):
-    """The graph's score (a signed exact accumulator whose reachable values are >= 0) reaches CMSSW's loss: the plan
-    accepts it and states each threshold as loss x 16 of the design's raw threshold."""
-    from trigger.design import load_design
-    from trigger.export.cmssw import plan
-
-    _, build, _ = ae_build
-    d = load_design(build / "design.yaml")
-    p = plan(d, "GTADModel_v5")
-    assert p.first == "score" and len(p.thresholds) == len(d.thresholds) == 3
-    k = d.score_type.frac - 4
-    assert [v for _, v in p.thresholds] == [int(t) >> k if k > 0 else int(t) << -k for t in d.threshold_raw()]
+    firmware_is_exact(*ae_build[:2])

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from synthetic import write_tiny_dataset
+from synthetic import firmware_is_exact, train_tiny_family, write_tiny_dataset
 
 SMALL = {"family": "embed_ae", "embed_ae": {"embedding": [8], "dim": 4, "hidden": [3], "latent": 2, "embedding_epochs": 2,
                                             "projector": [8, 8]}}
@@ -16,21 +15,7 @@ SMALL = {"family": "embed_ae", "embed_ae": {"embedding": [8], "dim": 4, "hidden"
 
 @pytest.fixture(scope="module")
 def emb_build(tmp_path_factory):
-    from trigger.config import load_config, save_config
-    from trigger.model.train import train
-    from trigger.physics.evaluate import evaluate
-
-    root = tmp_path_factory.mktemp("embed_ae")
-    path = write_tiny_dataset(root)
-    d = yaml.safe_load(path.read_text())
-    d["model"].update(SMALL)
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
-    cfg = load_config(path)
-    build = root / "build"
-    hist = train(cfg, build, baselines=False)
-    save_config(cfg, build / "config.yaml")
-    phys = evaluate(cfg, build, plots=False)
-    return cfg, build, phys, hist
+    return train_tiny_family(tmp_path_factory.mktemp("embed_ae"), SMALL)
 
 
 def test_design_and_keras_score(emb_build):
@@ -60,13 +45,7 @@ def test_design_and_keras_score(emb_build):
 
 @pytest.mark.slow  # the firmware side of every node kind is tested on hand-written graphs in make test
 def test_firmware_of_the_family_is_exact(emb_build):
-    from trigger.firmware.build import build_firmware
-    from trigger.verify.compare import compare
-
-    cfg, build, _, _ = emb_build
-    build_firmware(cfg, build)
-    r = compare(cfg, build, rtl_events=3000)
-    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]
+    firmware_is_exact(*emb_build[:2])
 
 
 def test_augmentations_keep_words_in_range(tmp_path):

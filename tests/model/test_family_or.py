@@ -6,30 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from synthetic import write_tiny_dataset
+from synthetic import firmware_is_exact, train_tiny_family
 
 
 @pytest.fixture(scope="module")
 def or_build(tmp_path_factory):
-    from trigger.config import load_config, save_config
-    from trigger.model.train import train
-    from trigger.physics.evaluate import evaluate
-
-    root = tmp_path_factory.mktemp("or")
-    path = write_tiny_dataset(root)
-    d = yaml.safe_load(path.read_text())
-    d["model"]["family"] = "or"
-    d["model"]["or_family"] = {"parts": ["vae_kl", "ae_reco"], "share": 0.5, "scale_bits": 12}
-    d["training"]["reco_field_weights"] = {"pt": 4, "eta": 1, "phi": 1}
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
-    cfg = load_config(path)
-    build = root / "build"
-    train(cfg, build, baselines=False)
-    save_config(cfg, build / "config.yaml")
-    phys = evaluate(cfg, build, plots=False)
-    return cfg, build, phys
+    model = {"family": "or", "or_family": {"parts": ["vae_kl", "ae_reco"], "share": 0.5, "scale_bits": 12}}
+    return train_tiny_family(tmp_path_factory.mktemp("or"), model, {"reco_field_weights": {"pt": 4, "eta": 1, "phi": 1}})[:3]
 
 
 def test_design_is_both_graphs_and_the_maximum(or_build):
@@ -108,12 +92,4 @@ def test_or_needs_the_same_inputs(or_build):
 
 @pytest.mark.slow  # the maximum node's firmware is tested on random graphs in make test
 def test_firmware_of_the_family_is_exact(or_build):
-    from trigger.firmware.build import build_firmware
-    from trigger.verify.compare import compare
-
-    cfg, build, _ = or_build
-    build_firmware(cfg, build)
-    r = compare(cfg, build, rtl_events=3000)
-    legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
-    assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
-    assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]
+    firmware_is_exact(*or_build[:2])
