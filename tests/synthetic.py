@@ -80,3 +80,18 @@ def firmware_is_exact(cfg, build) -> None:
     legs = {x for p in r["pairs"] for x in p["pair"].split(" vs ")}
     assert {"emulator", "qkeras_mu", "verilog"} <= legs, legs
     assert r["all_exact"], [(p["pair"], p["exact_fraction_all"]) for p in r["pairs"]]
+
+
+def emulated_and_keras(cfg, build):
+    """A trained family's test background through the emulator and through the QKeras model: (words, emulator,
+    (mu, score, bits), (QKeras mu, QKeras score))."""
+    from emulator import Emulator
+    from trigger.data.dataset import load_background
+    from trigger.model.families import keras_score_type
+    from trigger.model.train import load_model, load_scaling
+    from trigger.physics.scoring import software_scores
+
+    words = load_background(cfg, "test").words
+    emu = Emulator.load(build)
+    x = load_scaling(build).apply(words).astype(np.float32)
+    return words, emu, emu.run(words), software_scores(load_model(build), x, cfg.model.mu.type, keras_score_type(cfg, build))

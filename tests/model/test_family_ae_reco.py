@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthetic import firmware_is_exact, train_tiny_family
+from synthetic import emulated_and_keras, firmware_is_exact, train_tiny_family
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +30,8 @@ def test_design_is_the_graph_with_the_decoder(ae_build):
 
 
 def test_emulator_equals_the_keras_score(ae_build):
-    from emulator import Emulator
-    from trigger.data.dataset import load_background
-    from trigger.model.families import keras_score_type
-    from trigger.model.train import load_model, load_scaling
-    from trigger.physics.scoring import software_scores
-
     cfg, build, _ = ae_build
-    words = load_background(cfg, "test").words
-    emu = Emulator.load(build)
-    mu, score, _ = emu.run(words)
-    kmu, kscore = software_scores(load_model(build), load_scaling(build).apply(words).astype(np.float32), cfg.model.mu.type,
-                                  keras_score_type(cfg))
+    words, emu, (mu, score, _), (kmu, kscore) = emulated_and_keras(cfg, build)
     assert np.unique(score).size > 100
     assert np.array_equal(mu, kmu)
     assert np.array_equal(score, kscore)

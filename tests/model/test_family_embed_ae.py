@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthetic import firmware_is_exact, train_tiny_family, write_tiny_dataset
+from synthetic import emulated_and_keras, firmware_is_exact, train_tiny_family, write_tiny_dataset
 
 SMALL = {"family": "embed_ae", "embed_ae": {"embedding": [8], "dim": 4, "hidden": [3], "latent": 2, "embedding_epochs": 2,
                                             "projector": [8, 8]}}
@@ -19,12 +19,7 @@ def emb_build(tmp_path_factory):
 
 
 def test_design_and_keras_score(emb_build):
-    from emulator import Emulator
-    from trigger.data.dataset import load_background
     from trigger.design import load_design
-    from trigger.model.families import keras_score_type
-    from trigger.model.train import load_model, load_scaling
-    from trigger.physics.scoring import software_scores
 
     cfg, build, phys, hist = emb_build
     assert len(hist["history"]["embed_ae"]["vicreg"]["loss"]) == 2
@@ -32,11 +27,7 @@ def test_design_and_keras_score(emb_build):
     assert d.exposed == "ae_mu" and d.node("emb").size == 4 and d.node("ae_reco").size == 4
     assert [n.op for n in d.nodes][-3:] == ["subtract", "square", "dense"] and d.node("diff").inputs == ("ae_reco", "emb")
     assert phys["primary"] == "embed_ae_firmware"
-    words = load_background(cfg, "test").words
-    emu = Emulator.load(build)
-    mu, score, _ = emu.run(words)
-    kmu, kscore = software_scores(load_model(build), load_scaling(build).apply(words).astype(np.float32), cfg.model.mu.type,
-                                  keras_score_type(cfg))
+    words, emu, (mu, score, _), (kmu, kscore) = emulated_and_keras(cfg, build)
     assert np.unique(score).size > 20
     assert np.array_equal(mu, kmu) and np.array_equal(score, kscore)
     t = emu.nodes(words[:300], ["ae_reco", "emb"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthetic import firmware_is_exact, train_tiny_family
+from synthetic import emulated_and_keras, firmware_is_exact, train_tiny_family
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +44,10 @@ def test_design_is_both_graphs_and_the_maximum(or_build):
 
 
 def test_emulator_equals_the_keras_score_and_the_or_by_hand(or_build):
-    from emulator import Emulator
-    from trigger.data.dataset import load_background
     from trigger.io_utils import read_json
-    from trigger.model.families import keras_score_type
-    from trigger.model.train import load_model, load_scaling
-    from trigger.physics.scoring import software_scores
 
     cfg, build, _ = or_build
-    words = load_background(cfg, "test").words
-    emu = Emulator.load(build)
-    mu, score, bits = emu.run(words)
-    x = load_scaling(build).apply(words).astype(np.float32)
-    kmu, kscore = software_scores(load_model(build), x, cfg.model.mu.type, keras_score_type(cfg, build))
+    words, emu, (mu, score, bits), (kmu, kscore) = emulated_and_keras(cfg, build)
     assert np.unique(score).size > 100
     assert np.array_equal(mu, kmu) and np.array_equal(score, kscore)
     # by hand: each part's score (the emulator's nodes) brought to the combined score's LSB, the scaled one times
