@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
-from synthetic import emulated_and_keras, firmware_is_exact, train_tiny_family
+from synthetic import emulated_and_keras, firmware_is_exact, train_tiny_family, write_tiny_dataset
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +45,32 @@ def test_emulator_equals_the_keras_score(ae_build):
 @pytest.mark.slow  # the firmware side of every node kind is tested on hand-written graphs in make test
 def test_firmware_of_the_family_is_exact(ae_build):
     firmware_is_exact(*ae_build[:2])
+
+
+def test_field_weights_must_be_integers(tmp_path):
+    from trigger.config import ConfigError, load_config
+
+    path = write_tiny_dataset(tmp_path)
+    d = yaml.safe_load(path.read_text())
+    d["model"]["family"] = "ae_reco"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))  # tiny.yaml's phi weight is 0.5
+    with pytest.raises(ConfigError, match=r"reco_field_weights.phi: 0.5; model.family ae_reco"):
+        load_config(path)
+    d["model"] |= {"family": "or", "or_family": {"parts": ["ae_reco", "vae_kl"]}}  # the or family with an ae_reco part too
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"reco_field_weights.phi: 0.5; model.family ae_reco"):
+        load_config(path)
+
+
+def test_the_family_exports_to_cmssw(ae_build):
+    """The graph's score (a signed exact accumulator whose reachable values are >= 0) reaches CMSSW's loss: the plan
+    accepts it and states each threshold as loss x 16 of the design's raw threshold."""
+    from trigger.design import load_design
+    from trigger.export.cmssw import plan
+
+    _, build, _ = ae_build
+    d = load_design(build / "design.yaml")
+    p = plan(d, "GTADModel_v5")
+    assert p.first == "score" and len(p.thresholds) == len(d.thresholds) == 3
+    k = d.score_type.frac - 4
+    assert [v for _, v in p.thresholds] == [int(t) >> k if k > 0 else int(t) << -k for t in d.threshold_raw()]
