@@ -153,12 +153,12 @@ def build_design(cfg: Config, build: Path, scaling, thresholds: list[dict], name
     """The combined design: each part's design from its own model (its family's rules), then or_designs."""
     from trigger.design.combine import or_designs
     from trigger.model.to_design import build_design as part_design
+    from trigger.model.to_design import design_thresholds, threshold_dicts
 
     scale = read_json(Path(build) / "model" / SCALE_FILE)
     models = part_models(build)
     parts = [(f, part_design(families.part_config(cfg, f), models[f], scaling, [], name=f)) for f in scale["parts"]]
-    ths = [{"name": f"{t['rate_khz']:g}kHz", "raw": int(t["threshold_int"]), "rate_khz": float(t["rate_khz"])} for t in thresholds]
-    return or_designs(parts, scale["scaled"], scale["scale_m"], scale["scale_k"], name, ths)
+    return or_designs(parts, scale["scaled"], scale["scale_m"], scale["scale_k"], name, threshold_dicts(design_thresholds(thresholds)))
 
 
 def on_combined_lsb(build: Path, scores: dict) -> dict:
@@ -167,7 +167,7 @@ def on_combined_lsb(build: Path, scores: dict) -> dict:
     from trigger.design.fixed import FixedType
 
     s = read_json(Path(build) / "model" / SCALE_FILE)
-    top = score_type(build).frac
+    top = FixedType.parse(s["score_type"]).frac
     out = {}
     for j, (f, t) in enumerate(zip(s["parts"], s["part_score_types"])):
         v, frac = np.asarray(scores[f"or_{f}"], dtype=np.int64), FixedType.parse(t).frac

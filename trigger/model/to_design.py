@@ -69,7 +69,7 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
     # exact: word - offset needs word_bits + 1 signed bits; a right shift keeps every bit as a fraction
     mid = FixedType(word_bits + 2 + max_shift, word_bits + 2)
     d_scaling = DScaling(scaling.offset.astype(np.int64), FixedType.int(word_bits), scaling.shift.astype(np.int64), mid, m.input.type)
-    ths = [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
+    ths = design_thresholds(thresholds)
     inputs = [InputWord(n, t) for n, t in zip(FEATURE_NAMES, words)]
     dense = quantized_kernels(model)
     if m.family != "vae_kl":
@@ -88,6 +88,16 @@ def build_design(cfg: Config, model, scaling: Scaling, thresholds: list[dict], n
     mu = m.mu.type
     score = Score(FixedType(2 * mu.width, 2 * mu.integer, signed=True), m.score_type)
     return Design(name, inputs, d_scaling, layers, score, ths)
+
+
+def design_thresholds(thresholds: list[dict]) -> list[Threshold]:
+    """evaluate's threshold records ({rate_khz, threshold_int}) as the design states them."""
+    return [Threshold(f"{t['rate_khz']:g}kHz", int(t["threshold_int"]), float(t["rate_khz"])) for t in thresholds]
+
+
+def threshold_dicts(ths: list[Threshold]) -> list[dict]:
+    """Thresholds as a format-2 file states them."""
+    return [{"name": t.name, "raw": t.raw, "rate_khz": t.rate_khz} for t in ths]
 
 
 def trained_design(cfg: Config, build, thresholds: list[dict]) -> Design:
@@ -113,5 +123,5 @@ def _graph_design(cfg: Config, name: str, inputs, d_scaling, dense, ths) -> Desi
         raise ConversionError(str(exc)) from None
     shell = Design(name, inputs, d_scaling, [], "input", expose="input").to_dict()  # inputs and scaling, as a file states them
     d = {**shell, "nodes": nodes, "score": "score", "expose": family.MU,
-         "thresholds": [{"name": t.name, "raw": t.raw, "rate_khz": t.rate_khz} for t in ths]}
+         "thresholds": threshold_dicts(ths)}
     return design_from_dict(d, f"the trained {cfg.model.family} model")

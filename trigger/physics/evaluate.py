@@ -330,11 +330,12 @@ def _or_parts(cfg: Config, build: Path, bkg: dict, bkg_w: np.ndarray, sig: dict,
         v = on_combined_lsb(build, scores)
         a, b = v.values()
         unit = cfg.evaluation.stream_rate_khz if w is not None else 100.0
-        ww = np.ones(len(a)) if w is None else w / w.sum() * len(w)
-        out[name] = {f"{t['rate_khz']:g}": {k: float((ww * fired).sum() / len(ww) * unit) for k, fired in
-                                            zip((*v, "both"), (a >= t["threshold_int"], b >= t["threshold_int"],
-                                                               (a >= t["threshold_int"]) & (b >= t["threshold_int"])))}
-                     for t in thresholds}
+        w = np.ones(len(a)) if w is None else w
+        per = {}
+        for t in thresholds:
+            fa, fb = a >= t["threshold_int"], b >= t["threshold_int"]
+            per[f"{t['rate_khz']:g}"] = {k: float(w[f].sum() / w.sum() * unit) for k, f in zip((*v, "both"), (fa, fb, fa & fb))}
+        out[name] = per
     return {"parts": list(v), "unit": "signals: % of events; background: kHz", "fired": out}
 
 
