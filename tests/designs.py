@@ -158,13 +158,43 @@ def _values(rng, t: str, shape) -> list:
     return (rng.integers(ft.int_min, ft.int_max + 1, size=shape) * ft.lsb).tolist()
 
 
-def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False) -> dict:
+_TYPE_KEYS = ("type", "accum_type", "result_type", "weight_type", "bias_type", "scale_type")
+_VALUE_KEYS = {"weight": "weight_type", "bias": "bias_type", "scale": "scale_type"}
+
+
+def _shift_type(t: str, d: int) -> str:
+    """t with d fewer integer bits (d more fraction bits), its width and modes kept."""
+    head, _, rest = t.partition("<")
+    parts = rest.rstrip(">").split(",")
+    return f"{head}<{parts[0]},{int(parts[1]) - d}{''.join(',' + x for x in parts[2:])}>"
+
+
+def finer(g: dict, seed: int) -> dict:
+    """The design with half its nodes moved 12-30 bits down (every type of the node d more fraction bits, its
+    constants scaled by 2^-d, their raw integers kept): constants and limits with more than 32 fraction bits, which
+    da4ml 0.5.2 splits only down to 2^-32. A stream of its own (60_000 + seed)."""
+    rng = np.random.default_rng(60_000 + seed)
+    for n in g["nodes"]:
+        if rng.random() < 0.5:
+            continue
+        d = int(rng.integers(12, 31))
+        for k in _TYPE_KEYS:
+            if k in n:
+                n[k] = _shift_type(n[k], d)
+        for k in _VALUE_KEYS:
+            if k in n:
+                n[k] = (np.asarray(n[k], dtype=np.float64) * 2.0**-d).tolist()
+    g["name"] += "fine"
+    return g
+
+
+def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False) -> dict:
     """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With
     conv, the inputs are an image of (2-5, 2-5, 1-2) and a conv2d node (kernel up to 3 x 3, strides 1-2) comes first;
     with batchnorm, half the nodes are followed by a batchnorm (per element, or per channel after the conv2d), drawn
     from a stream of their own (the other draws, and so the designs without batchnorm, stay as they were); with
     minmax, half the nodes are followed by a maximum or minimum of them and another tensor of their size (or
-    themselves), from a third stream."""
+    themselves), from a third stream; with fine, `finer` moves half the nodes far below the binary point."""
     rng = np.random.default_rng((20_000 if conv else 10_000) + seed)
     bn_rng = np.random.default_rng(30_000 + seed)
     mm_rng = np.random.default_rng(40_000 + seed)
@@ -257,5 +287,6 @@ def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: b
     score_t = nodes[-1].get("type") or nodes[-1]["result_type"]
     st = FixedType.parse(score_t)
     raws = sorted(int(v) for v in rng.integers(st.int_min, st.int_max + 1, 3))
-    return {"format": "trigger-design/2", "name": f"fuzz{'conv' if conv else ''}{'bn' if batchnorm else ''}{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
-            "score": "score", "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}
+    g = {"format": "trigger-design/2", "name": f"fuzz{'conv' if conv else ''}{'bn' if batchnorm else ''}{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
+         "score": "score", "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}
+    return finer(g, seed) if fine else g

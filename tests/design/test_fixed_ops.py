@@ -91,13 +91,15 @@ def rtl_casts(tmp: Path, cases) -> list[np.ndarray]:
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.firmware.rtl import kif, cast as rtl_cast
+    from trigger.firmware.traced_ops import exact_decimals
     from trigger.firmware.verilator import apply_verilator_env
 
-    inp = FixedVariableArrayInput(len(cases), hwconf=HWConfig(1, -1, -1))
-    kifs = np.array([kif(s) for s, _ in cases])
-    x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
-    outs = [rtl_cast(v, d) for v, (_, d) in zip(np.ravel(x._vars), cases)]
-    comb = comb_trace(inp, outs)
+    with exact_decimals():  # as rtl.trace traces
+        inp = FixedVariableArrayInput(len(cases), hwconf=HWConfig(1, -1, -1))
+        kifs = np.array([kif(s) for s, _ in cases])
+        x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
+        outs = [rtl_cast(v, d) for v, (_, d) in zip(np.ravel(x._vars), cases)]
+        comb = comb_trace(inp, outs)
     apply_verilator_env()
     model = VerilogModel(comb, "ops", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
     model.compile(nproc=2)
@@ -244,22 +246,24 @@ def rtl_wide_casts(tmp: Path, cases, raws) -> list[np.ndarray]:
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.firmware.rtl import cast as rtl_cast
-    from trigger.firmware.traced_ops import wrap
+    from trigger.firmware.traced_ops import exact_decimals, wrap
     from trigger.firmware.verilator import apply_verilator_env
 
     n = len(cases)
-    inp = FixedVariableArrayInput(2 * n, hwconf=HWConfig(1, -1, -1))
-    k = np.ravel([[int(s.signed), 0] for s, _ in cases])
-    i = np.ravel([[s.width - 16 - int(s.signed), 16] for s, _ in cases])
-    xs = np.ravel(inp.quantize(k, i, np.zeros(2 * n, dtype=np.int64))._vars)
-    outs = []
-    for j, (s, d) in enumerate(cases):
-        y = rtl_cast((xs[2 * j] * 2.0**16 + xs[2 * j + 1]) * 2.0**-s.frac, d) * 2.0**d.frac  # the raw integer
-        lo = wrap(y, 0, 16, 0)
-        hi = ((y - lo) * 2.0**-16).quantize(int(d.signed), max(d.width - 16 - int(d.signed), 1), 0, "WRAP", "TRN")  # its range, declared
-        outs += [hi, lo]
+    with exact_decimals():  # as rtl.trace traces
+        inp = FixedVariableArrayInput(2 * n, hwconf=HWConfig(1, -1, -1))
+        k = np.ravel([[int(s.signed), 0] for s, _ in cases])
+        i = np.ravel([[s.width - 16 - int(s.signed), 16] for s, _ in cases])
+        xs = np.ravel(inp.quantize(k, i, np.zeros(2 * n, dtype=np.int64))._vars)
+        outs = []
+        for j, (s, d) in enumerate(cases):
+            y = rtl_cast((xs[2 * j] * 2.0**16 + xs[2 * j + 1]) * 2.0**-s.frac, d) * 2.0**d.frac  # the raw integer
+            lo = wrap(y, 0, 16, 0)
+            hi = ((y - lo) * 2.0**-16).quantize(int(d.signed), max(d.width - 16 - int(d.signed), 1), 0, "WRAP", "TRN")  # its range, declared
+            outs += [hi, lo]
+        comb = comb_trace(inp, outs)
     apply_verilator_env()
-    model = VerilogModel(comb_trace(inp, outs), "wide", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
+    model = VerilogModel(comb, "wide", tmp / "rtl", latency_cutoff=1e9, print_latency=False)
     model.compile(nproc=2)
     r = np.stack(raws, axis=1)
     data = np.empty((len(r), 2 * n))
@@ -311,6 +315,39 @@ def test_wide_to_wide_casts_bit_exact_in_all_three(tmp_path):
         assert (q > d.int_max).any() and ((r := raws[k] & ((1 << (s.frac - d.frac)) - 1)) == (1 << (s.frac - d.frac - 1))).any(), r
         saturated += d.overflow in (Overflow.SAT, Overflow.SAT_SYM) and bool((emu[k] == d.int_max).any())
     assert saturated == 14  # every SAT and SAT_SYM pair reaches the upper limit (the constant da4ml rounded to 1)
+
+
+def _fine_cases(seed: int = 11):
+    """Sources of 17-24 bits cast to targets with 33-44 fraction bits that hold fewer integer bits, every mode pair:
+    the saturation limit lies 9 or more bits below the source's LSB and past 2^-32 (da4ml 0.5.2 puts an added
+    constant on a grid of 2^-32 at the finest); raw values: every source value reaching past the limit, and more."""
+    rng = np.random.default_rng(seed)
+    cases, raws = [], []
+    for r, o in itertools.product(Rounding, Overflow):
+        s = FixedType(int(rng.integers(17, 25)), int(rng.integers(2, 9)), bool(rng.integers(2)))
+        frac = int(rng.integers(33, 45))
+        i = int(rng.integers(-1, s.integer))
+        cases.append((s, FixedType(min(i + frac, 48), i, bool(rng.integers(2)), r, o)))
+        raws.append(rng.integers(s.int_min, s.int_max + 1, size=2000))
+    return cases, raws
+
+
+def test_casts_to_limits_past_2_pow_32_bit_exact_in_all_three(tmp_path):
+    """A saturating cast to a type whose limits need more than 32 fraction bits, from a coarse value: da4ml 0.5.2
+    put the limit 4 - 2^-37 on a grid of 2^-32 (raw 2^39 - 128 for 2^39 - 1, found by `bench.fuzz_graphs --fine`);
+    the RTL adds such constants 2^s larger (traced_ops.add_const). Emulator == C++ == Verilog, and the limits are hit."""
+    cases, raws = _fine_cases()
+    emu = [cast(r, s.frac, d) for r, (s, d) in zip(raws, cases)]
+    cpp = cpp_casts(tmp_path, cases, raws)
+    rtl = rtl_wide_casts(tmp_path, cases, raws)
+    at_limit = 0
+    for k, (s, d) in enumerate(cases):
+        assert d.frac > 32 and d.frac - s.frac > 8
+        for name, got in (("C++", cpp[k]), ("Verilog", rtl[k])):
+            bad = np.flatnonzero(got != emu[k])
+            assert len(bad) == 0, f"{name}: {s.hls()} -> {d.hls()}: raw {raws[k][bad[:5]]} gives {got[bad[:5]]}, emulator {emu[k][bad[:5]]}"
+        at_limit += d.overflow in (Overflow.SAT, Overflow.SAT_SYM) and bool((emu[k] == d.int_max).any())
+    assert at_limit == 14  # every SAT and SAT_SYM pair reaches its upper limit, the constant da4ml cut
 
 
 def test_constant_casts_every_mode():

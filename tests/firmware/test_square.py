@@ -26,12 +26,14 @@ def _traced(square_fn):
     from da4ml.trace import FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.firmware.rtl import kif, elements
+    from trigger.firmware.traced_ops import exact_decimals
 
     types = [FixedType.parse(t) for t in TYPES]
-    inp = FixedVariableArrayInput(len(types), hwconf=HWConfig(1, -1, -1))
-    kifs = np.array([kif(t) for t in types])
-    x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
-    comb = comb_trace(inp, [square_fn(v) * float(s) for v, s in zip(elements(x), SCALE)])
+    with exact_decimals():  # as rtl.trace traces
+        inp = FixedVariableArrayInput(len(types), hwconf=HWConfig(1, -1, -1))
+        kifs = np.array([kif(t) for t in types])
+        x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
+        comb = comb_trace(inp, [square_fn(v) * float(s) for v, s in zip(elements(x), SCALE)])
     n = max(2**t.width for t in types)
     return types, comb, np.stack([np.resize(_values(t), n) for t in types], axis=1)
 

@@ -12,7 +12,7 @@ from trigger.config import Config
 from trigger.design import Design
 from trigger.firmware.cmvm import matmul
 from trigger.firmware.templates import render_tree
-from trigger.firmware.traced_ops import cast, const, kif, square
+from trigger.firmware.traced_ops import above, add, add_const, cast, const, exact_decimals, frac_bits, kif, mul, relu, square, times_const
 from trigger.firmware.warm import kernels_ready
 from trigger.design.fixed import FixedType
 
@@ -44,7 +44,7 @@ def _dense(x, n, proof):
     w = n.weight.astype(np.float64) * n.weight_type.lsb
     b = n.bias.astype(np.float64) * n.bias_type.lsb
     if proof.summed:  # one CMVM: da4ml's x @ w, its search run by cmvm.py (not compiling da4ml's parallel solve)
-        y = [v + float(bj) for v, bj in zip(elements(x @ w) if x.collapsed else matmul(elements(x), w), b)]
+        y = [add_const(v, float(bj)) for v, bj in zip(elements(x @ w) if x.collapsed else matmul(elements(x), w), b)]
         if not proof.acc_never_overflows:
             y = [cast(v, acc) for v in y]
     else:
@@ -53,7 +53,7 @@ def _dense(x, n, proof):
         for j in range(n.weight.shape[1]):
             total = cast(const(b[j], xs[0]), acc)
             for i in range(n.weight.shape[0]):
-                total = cast(total + cast(xs[i] * w[i, j], acc), acc)
+                total = cast(add(total, cast(times_const(xs[i], w[i, j]), acc)), acc)
             y.append(total)
     return [cast(v, n.type) for v in y]
 
@@ -64,9 +64,9 @@ def _tree(vals: list, t: FixedType):
     if n == 1:
         return vals[0]
     if n == 2:
-        return cast(vals[0] + vals[1], t)
+        return cast(add(vals[0], vals[1]), t)
     left = 1 << ((n - 1).bit_length() - 1)
-    return cast(_tree(vals[:left], t) + _tree(vals[left:], t), t)
+    return cast(add(_tree(vals[:left], t), _tree(vals[left:], t)), t)
 
 
 def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -> list:
@@ -76,7 +76,7 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
     t = n.type
 
     def times(x, y):
-        return square(x) if square_in == "lut" and x is y else x * y
+        return square(x) if square_in == "lut" and x is y else mul(x, y)
 
     if n.op == "dense":
         return _dense(arrays[n.inputs[0]](), n, analysis.dense[n.name])
@@ -85,10 +85,10 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
         x = arrays[n.inputs[0]]()
         return [v for row in n.patches() for v in _dense(x[row], n, analysis.dense[n.name])]
     if n.op == "relu":
-        return [cast(v.relu(), t) for v in a]
+        return [cast(relu(v), t) for v in a]
     if n.op == "batchnorm":  # constant products and sums, exact in da4ml, then one cast
         sc, b = n.per_element()
-        return [cast(v * float(si * n.weight_type.lsb) + float(bi * n.bias_type.lsb), t) for v, si, bi in zip(a, sc, b)]
+        return [cast(add_const(times_const(v, float(si * n.weight_type.lsb)), float(bi * n.bias_type.lsb)), t) for v, si, bi in zip(a, sc, b)]
     if n.op == "linear":
         return [cast(v, t) for v in a]
     if n.op == "square":
@@ -97,15 +97,15 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
         return [_tree([cast(v, t) for v in a], t)]
     b = args[1]
     if n.op == "add":
-        return [cast(x + y, t) for x, y in zip(a, b)]
+        return [cast(add(x, y), t) for x, y in zip(a, b)]
     if n.op == "subtract":
-        return [cast(x - y, t) for x, y in zip(a, b)]
+        return [cast(add(x, -y), t) for x, y in zip(a, b)]
     if n.op == "multiply":
         return [cast(times(x, y), t) for x, y in zip(a, b)]
     if n.op == "maximum":  # y + relu(x - y): exact additions and a ReLU, no multiplexer on operands of two scales
-        return [cast(y + (x - y).relu(), t) for x, y in zip(a, b)]
+        return [cast(add(y, relu(add(x, -y))), t) for x, y in zip(a, b)]
     if n.op == "minimum":
-        return [cast(x - (x - y).relu(), t) for x, y in zip(a, b)]
+        return [cast(add(x, -relu(add(x, -y))), t) for x, y in zip(a, b)]
     if n.op == "dot":
         # where interval analysis proves no product or partial sum overflows accum_t, those casts are left out:
         # the same bits, and no WRAP on a value past 32 bits, which da4ml 0.5.2 gets wrong (its interpreter and
@@ -118,7 +118,7 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
             p = times(x, y)
             if not (exact_p and p.kif[2] <= acc.frac):
                 p = cast(p, acc)
-            total = p if total is None else (total + p if exact_s else cast(total + p, acc))  # acc starts at 0: 0 + p is p
+            total = p if total is None else (add(total, p) if exact_s else cast(add(total, p), acc))  # acc starts at 0: 0 + p is p
         return [cast(total, t)]
     raise ValueError(f"node {n.name!r}: the RTL generator cannot build a {n.op!r} node")
 
@@ -127,6 +127,11 @@ def _node(n, args: list[list], arrays: dict, analysis, square_in: str = "dsp") -
 def trace(design: Design, square_in: str = "dsp"):
     """The whole design as a da4ml combinational graph: outputs are exposed..., score, bits...; square_in as
     firmware.square_in (how a value times itself is built)."""
+    with exact_decimals():
+        return _trace(design, square_in)
+
+
+def _trace(design: Design, square_in: str):
     from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 
     from trigger.design.intervals import analyse
@@ -137,7 +142,11 @@ def trace(design: Design, square_in: str = "dsp"):
     kifs = np.array([kif(i.type) for i in design.inputs], dtype=np.int64)
     x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
     s = design.scaling
-    x = x - s.offset.astype(np.float64) * s.offset_type.lsb
+    offsets = s.offset.astype(np.float64) * s.offset_type.lsb
+    if max(frac_bits(o) for o in offsets) <= 32:
+        x = x - offsets
+    else:  # da4ml places an added constant on a grid of 2^-32 at the finest: traced_ops.add_const
+        x = FixedVariableArray(np.array([add_const(v, -o) for v, o in zip(elements(x), offsets)]), x.solver_options)
     x = _cast_all(x, s.intermediate)
     # the shift moves raw bits inside the intermediate: right = floor, left = wrap
     x = _cast_all(x * np.exp2(-s.shift.astype(np.float64)), s.intermediate.with_modes())
@@ -158,8 +167,8 @@ def trace(design: Design, square_in: str = "dsp"):
     sum_t = design.score_type
     bits = []
     for raw in design.threshold_raw():  # scores lie on the LSB grid: score > raw - 1  <=>  score >= raw
-        b = score > (int(raw) - 1) * sum_t.lsb
-        bits.append(const(float(b), score) if isinstance(b, (bool, np.bool_)) else b)
+        b = above(score, (int(raw) - 1) * sum_t.lsb)
+        bits.append(const(b, score) if isinstance(b, float) else b)
     return inp, comb_trace(inp, [*mu, score, *bits])
 
 

@@ -5,7 +5,9 @@ tests/firmware/test_square.py)."""
 
 from __future__ import annotations
 
+import decimal
 import math
+from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
@@ -23,6 +25,84 @@ def _bit(b):
     return float(b) if isinstance(b, (bool, np.bool_)) else b
 
 
+@contextmanager
+def exact_decimals(digits: int = 120):
+    """Trace inside this: da4ml 0.5.2 keeps every bound, step, scale factor and added constant as a Decimal in the
+    current context, at Python's default 28 significant digits; a constant 16 - 2^-39 needs 36 (2^-41 alone 29), so
+    it was rounded and the Verilog added 2^-39 too much (a saturation limit one LSB low). 120 digits hold every value
+    of 48 bits at any scale the design format allows."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(ctx.prec, digits)
+        yield
+
+
+DA4ML_FRAC = 32  # da4ml 0.5.2 places a constant on a grid of at most this many fraction bits (its _const_f)
+
+
+def frac_bits(c: float) -> int:
+    """How many fraction bits the constant c has (every design constant lies on a power-of-two grid)."""
+    return max(Fraction(c).denominator.bit_length() - 1, 0)
+
+
+def times_const(v, c: float):
+    """v times a constant, exact whatever c's fraction bits: da4ml 0.5.2 splits a constant into powers of two only
+    down to 2^-32 (its _const_f stops there), so 1 - 2^-35 became 1; here the constant is an integer times a power
+    of two, each exact."""
+    f = frac_bits(c)
+    return v * float(Fraction(c) * 2**f) * 2.0**-f if f > DA4ML_FRAC else v * c  # within reach: as before (the same Verilog)
+
+
+def add_const(v, c: float):
+    """v + c, exact whatever c's fraction bits: da4ml 0.5.2 puts an added constant on a grid of at most 2^-32, so a
+    saturation limit 4 - 2^-37 lost its low bits (a cast to ap_fixed<40,3,AP_TRN,AP_SAT>: 2^39 - 128 raw instead of
+    2^39 - 1) and a square's 2^-40 row vanished. Past that grid the sum is formed 2^s larger, s bringing c within it."""
+    s = frac_bits(c) - DA4ML_FRAC
+    return v + c if s <= 0 else (v * 2.0**s + c * 2.0**s) * 2.0**-s
+
+
+def add(a, b):
+    """a + b for traced values either of which may be a constant (da4ml adds a constant variable as a constant)."""
+    if b.low == b.high:
+        return add_const(a, float(b.low))
+    if a.low == a.high:
+        return add_const(b, float(a.low))
+    return a + b
+
+
+def _on_grid(v, c: float, up: bool) -> float:
+    """c moved onto v's grid (down, or up), where c has more than 32 fraction bits: v > c <=> v > floor(c) and
+    v < c <=> v < ceil(c) for v on that grid, and the comparison then needs no constant finer than v."""
+    if frac_bits(c) <= DA4ML_FRAC:
+        return c
+    g = Fraction(float(v.step))
+    q = Fraction(c) / g
+    return float((math.ceil(q) if up else math.floor(q)) * g)
+
+
+def relu(v):
+    """max(v, 0); a constant's in exact arithmetic (da4ml's relu of a constant puts it on a grid of 2^-32)."""
+    return const(max(float(v.low), 0.0), v) if v.low == v.high else v.relu()
+
+
+def mul(a, b):
+    """a * b for traced values either of which may be a constant (then times_const: exact at any fraction bits)."""
+    if b.low == b.high:
+        return times_const(a, float(b.low))
+    if a.low == a.high:
+        return times_const(b, float(a.low))
+    return a * b
+
+
+def above(v, c: float):
+    """1 where v > c, else 0 (da4ml's `v > c`, exact for any c)."""
+    return _bit(add_const(v, -_on_grid(v, c, False)).is_positive())
+
+
+def below(v, c: float):
+    """1 where v < c, else 0 (da4ml's `v < c`, exact for any c)."""
+    return _bit(add_const(-v, _on_grid(v, c, True)).is_positive())
+
+
 FINER = 8  # bits: a saturation limit this much finer than the value's LSB still goes to da4ml's own (AXOL1TL v5: 3)
 WIDE = 30  # bits: past this, da4ml 0.5.2 saturates (max_of/min_of) wrongly, in its interpreter and its Verilog
 # (_cast_wide builds such casts from other operations, any target width up to the design format's 48 bits)
@@ -38,18 +118,18 @@ def _round_step(v, t: FixedType):
     step, half, one = 2.0**-fv, 2.0 ** (-f - 1), 2.0**-f
     r = t.rounding
     if r is Rounding.RND:
-        return v + half
+        return add_const(v, half)
     if r is Rounding.RND_MIN_INF:
-        return v + (half - step)
+        return add_const(v, half - step)
     if r is Rounding.TRN_ZERO:
-        return v + _times_const(_bit(v.is_negative()), one - step)
+        return v + times_const(_bit(v.is_negative()), one - step)
     if r is Rounding.RND_ZERO:  # ties toward zero: down when >= 0, up when < 0
-        return v + (half - step) + _bit(v.is_negative()) * step
+        return add_const(v, half - step) + _bit(v.is_negative()) * step
     if r is Rounding.RND_INF:  # ties away from zero
-        return v + half - _bit(v.is_negative()) * step
+        return add_const(v, half) - _bit(v.is_negative()) * step
     # RND_CONV, ties to even: up only when the kept LSB is odd
     odd = (v * 2.0 ** (f - 1)).quantize(0, 0, 1, "WRAP", "TRN")  # the kept LSB alone, as 0 or 1/2: a wire
-    return v + (half - step) + odd * (2.0 * step)
+    return add_const(v, half - step) + odd * (2.0 * step)
 
 
 def wrap(v, k: int, i: int, f: int):
@@ -71,27 +151,49 @@ def _saturate(v, k: int, i: int, f: int, mode: str):
     e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
     if e:
         return _saturate(v * 2.0**-e, k, i - e, f + e, mode) * 2.0**e
-    if math.log2(float(v.step)) + f <= FINER:
+    if math.log2(float(v.step)) + f <= FINER and f <= DA4ML_FRAC:  # its limits are constants: within its grid
         return v.quantize(k, i, f, mode, "TRN")
     hi = 2.0**i - 2.0**-f
     lo = (-hi if mode == "SAT_SYM" else -(2.0**i)) if k else 0.0
     # a limit far finer than v's LSB: da4ml 0.5.2's Verilog got such a clamp wrong (random graphs: v on a grid of 4
     # clamped to 4 - 2^-17; its interpreter was right); clamp with ReLUs of differences instead (more adders)
+    if max(frac_bits(hi), frac_bits(lo)) > DA4ML_FRAC:
+        r = _saturate_fine(v, hi, lo)
+        return r if r.low == r.high else r.quantize(k, i, f, "WRAP", "TRN")  # da4ml's quantize of a constant: 2^-32
     r = v
     if v.high > hi:
-        r = r - (r - hi).relu()
+        r = r - add_const(r, -hi).relu()
     if v.low < lo:
-        r = r + (lo - r).relu()
+        r = r + add_const(-r, lo).relu()
     return r.quantize(k, i, f, "WRAP", "TRN")
 
 
-def _times_const(v, c: float):
-    """v times a constant, exact whatever c's fraction bits: da4ml 0.5.2 splits a constant into powers of two only
-    down to 2^-32 (its _const_f stops there), so 1 - 2^-35 became 1; here the constant is an integer times a power
-    of two, each exact."""
-    q = Fraction(c)
-    f = max(q.denominator.bit_length() - 1, 0)  # c * 2^f is an integer (c lies on a power-of-two grid)
-    return v * float(q * 2**f) * 2.0**-f if f > 32 else v * c  # within da4ml's reach: as before (the same Verilog)
+def _saturate_fine(v, hi: float, lo: float):
+    """v clamped to [lo, hi], limits with more than 32 fraction bits: clamped to the nearest limits on v's own grid
+    (constants within da4ml's reach), then each limit's fine remainder added where v passed it, as a 0/1 bit times
+    that constant (times_const: powers of two, exact). No constant finer than v's grid is ever added: da4ml 0.5.2
+    folds an added constant into the one v already carries, in its parent's units, on a grid of 2^-32 at the finest."""
+    g = Fraction(float(v.step))
+    hi_g, lo_g = float(math.floor(Fraction(hi) / g) * g), float(math.ceil(Fraction(lo) / g) * g)
+    over = above(v, hi_g) if v.high > hi_g else 0.0
+    under = below(v, lo_g) if v.low < lo_g else 0.0
+    if isinstance(over, float) and isinstance(under, float) and over + under:  # decided: every value saturates
+        return const(hi if over else lo, v)
+    r = v
+    if not isinstance(over, float):
+        r = r - add_const(r, -hi_g).relu() + times_const(over, hi - hi_g)
+    if not isinstance(under, float):
+        r = r + add_const(-r, lo_g).relu() + times_const(under, lo - lo_g)
+    return r
+
+
+
+
+def _plus_bit_times(r, bit, c: float):
+    """r + bit * c for a 0/1 bit, or a bit decided statically (a float): then a constant, added exactly."""
+    if isinstance(bit, float):
+        return add_const(r, bit * c) if bit else r
+    return r + times_const(bit, c)
 
 
 def _clear_out_of_range(wrapped, out, t: FixedType):
@@ -110,7 +212,7 @@ def _cast_wide(v, t: FixedType):
     """A cast of a value past WIDE bits to t, from operations da4ml gets right at that width: the rounding
     correction, comparisons with constants (sign bits of differences), a wrap into t (a slice) and ReLUs.
     Found on AXOL1TL v5's 37-bit score accumulator, which da4ml's own SAT got wrong in its interpreter and
-    its Verilog. A t past WIDE bits too needs constants of more than 32 fraction bits: _times_const."""
+    its Verilog. A t past WIDE bits too needs constants of more than 32 fraction bits: times_const."""
     k, i, f = kif(t)
     v = _round_step(v, t)
     step = 2.0 ** -v.kif[2]
@@ -122,11 +224,11 @@ def _cast_wide(v, t: FixedType):
     if v.low >= lo and v.high < hi + t.lsb:
         return wrapped
     # floor(v) > hi <=> v >= hi + lsb <=> v > hi + lsb - step; floor(v) < lo <=> v < lo (lo lies on t's grid)
-    over = _bit(v > hi + t.lsb - step) if v.high >= hi + t.lsb else 0.0
-    under = _bit(v < lo) if v.low < lo else 0.0
+    over = above(v, hi + t.lsb - step) if v.high >= hi + t.lsb else 0.0
+    under = below(v, lo) if v.low < lo else 0.0
     out = _clear_out_of_range(wrapped, over + under, t)
     if o is not Overflow.SAT_ZERO:
-        out = out + _times_const(over, hi) + _times_const(under, lo)
+        out = _plus_bit_times(_plus_bit_times(out, over, hi), under, lo)
     return _in_type(out, t)
 
 
@@ -184,18 +286,24 @@ def cast(v, t: FixedType):
         return wrapped * 0.0
     half = 2.0 ** (-f - 1)  # the differences below are never 0: v lies on a grid of 2^-f
     out = 0.0
+    fine = frac_bits(half) > DA4ML_FRAC  # then compare on v's grid (above/below), as before otherwise (the same Verilog)
     if v.high > t.max_value:
-        out = out + _bit((t.max_value + half - v).is_negative())
+        out = out + (above(v, t.max_value) if fine else _bit(add_const(-v, t.max_value + half).is_negative()))
     if v.low < t.min_value:
-        out = out + _bit((v - (t.min_value + -half)).is_negative())
+        out = out + (below(v, t.min_value) if fine else _bit(add_const(v, -(t.min_value + -half)).is_negative()))
     return _in_type(_clear_out_of_range(wrapped, out, t), t)
 
 
 def const(value: float, like):
-    """A constant in like's graph (its hardware configuration)."""
+    """A constant in like's graph (its hardware configuration). Past 32 fraction bits it is an integer scaled by a
+    power of two (which changes only its scale factor): da4ml 0.5.2 would place it on a grid of 2^-32 (2^-34 became
+    0: a fuzz design's bias-only output)."""
     from da4ml.trace.fixed_variable import FixedVariable
 
-    return FixedVariable.from_const(value, hwconf=like.hwconf)
+    s = frac_bits(value)
+    if s <= DA4ML_FRAC:
+        return FixedVariable.from_const(value, hwconf=like.hwconf)
+    return FixedVariable.from_const(value * 2.0**s, hwconf=like.hwconf) * 2.0**-s
 
 
 def _pairwise(vals: list):
@@ -218,7 +326,7 @@ def square(v):
         bit = (v * 2.0**-p).quantize(0, 1, 0, "WRAP", "TRN")  # bit p as 0/1: a wire
         if k + i - (p + 1) > 0:
             high = v.quantize(k, i, -(p + 1), "WRAP", "TRN")  # x floored to 2^(p+1): its bits above p
-            rows.append(bit * (high * 2.0 ** (p + 1) + 2.0 ** (2 * p)))
+            rows.append(mul(bit, add_const(high * 2.0 ** (p + 1), 2.0 ** (2 * p))))
         else:
             rows.append(bit * 2.0 ** (2 * p))
     if k:
