@@ -15,6 +15,7 @@ import where
 
 from emulator import Emulator
 from trigger.design import DesignError, design_from_dict, save_design
+from trigger.design.fixed import FixedType
 
 SHARED = where.SHARED
 
@@ -179,6 +180,40 @@ def test_maximum_minimum_verilog(tmp_path):
     emu = Emulator(d)
     words = _words(emu, n=3000, seed=5)
     _equal(emu.run_full(words), VerilogSim(tmp_path).run(words, emu.mu_type.frac, emu.score_type.frac), "Verilog")
+
+
+# `fuzz_graph(seed, fine=True)` designs that the RTL got wrong before its constants were made exact past 2^-32 (da4ml
+# 0.5.2 puts a constant on a grid of 2^-32 at the finest and keeps its Decimals at 28 digits): 1, a bias-only output
+# of 2^-34 became 0; 38, a square's row of 2^-40 vanished (square_in lut); 63, every value saturating to a limit of
+# 46 fraction bits gave 0; 98, a product by a constant 2^-50 crashed (IndexError). `bench.fuzz_graphs --fine` runs 200.
+FINE = [1, 38, 63, 98]
+
+
+@pytest.mark.parametrize("seed", FINE)
+def test_fine_types_exact_in_every_implementation(seed, tmp_path):
+    g = fuzz_graph(seed, fine=True)
+    assert any(FixedType.parse(n.get("type") or n["result_type"]).frac > 32 for n in g["nodes"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(g)
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
+
+
+def test_fine_types_verilog(tmp_path):
+    """The emitted Verilog of fine seed 63: an exposed tensor saturating to 2^-22 - 2^-46 (raw 2^24 - 1)."""
+    from trigger.config import load_config
+    from trigger.firmware.rtl import write_rtl
+    from trigger.verify.verilog_sim import VerilogSim
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(fuzz_graph(63, fine=True))
+    write_rtl(load_config(None), d, tmp_path / "rtl")
+    emu = Emulator(d)
+    words = _words(emu, n=3000, seed=63)
+    ref = emu.run_full(words)
+    assert (ref[0] == d.mu_type.int_max).any()
+    _equal(ref, VerilogSim(tmp_path).run(words, emu.mu_type.frac, emu.score_type.frac), "Verilog")
 
 
 def test_intervals_hold_every_value():

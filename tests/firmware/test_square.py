@@ -10,10 +10,13 @@ from trigger.design.fixed import FixedType
 
 # signed and unsigned, fraction bits, no fraction bits, a negative fraction count (a left-shifted value), one bit
 TYPES = ["ap_fixed<12,5>", "ap_ufixed<10,4>", "ap_int<7>", "ap_uint<6>", "ap_fixed<6,8>", "ap_ufixed<1,1>",
-         "ap_fixed<2,1>", "ap_fixed<9,-1>"]
+         "ap_fixed<2,1>", "ap_fixed<9,-1>",
+         # far below the binary point: rows of 2^-36 and 2^-42, past the 2^-32 grid da4ml 0.5.2 puts constants on
+         "ap_fixed<10,-8>", "ap_ufixed<9,-12>"]
 # da4ml's Verilator binder packs every output into max(integer bits) + max(fraction bits) <= 32: the left-shifted
 # and the all-fraction types' squares leave the model scaled by a power of two (a relabelling of the same wires)
-SCALE = np.array([{"ap_fixed<6,8>": 2.0**-8, "ap_fixed<9,-1>": 2.0**12}.get(t, 1.0) for t in TYPES])
+SCALE = np.array([{"ap_fixed<6,8>": 2.0**-8, "ap_fixed<9,-1>": 2.0**12, "ap_fixed<10,-8>": 2.0**22,
+                   "ap_ufixed<9,-12>": 2.0**30}.get(t, 1.0) for t in TYPES])
 VMUL = 7  # da4ml 0.5's opcode of a variable-by-variable product
 
 

@@ -57,7 +57,12 @@ def add_const(v, c: float):
     saturation limit 4 - 2^-37 lost its low bits (a cast to ap_fixed<40,3,AP_TRN,AP_SAT>: 2^39 - 128 raw instead of
     2^39 - 1) and a square's 2^-40 row vanished. Past that grid the sum is formed 2^s larger, s bringing c within it."""
     s = frac_bits(c) - DA4ML_FRAC
-    return v + c if s <= 0 else (v * 2.0**s + c * 2.0**s) * 2.0**-s
+    if s <= 0:
+        return v + c
+    if v.opr == "cadd" and Fraction(c) % Fraction(float(v.step)):  # da4ml would fold c into v's own constant
+        raise ValueError(f"adding the constant {c!r} ({frac_bits(c)} fraction bits) to a value on a grid of "
+                         f"{float(v.step)!r} that already carries a constant: da4ml 0.5.2 would round it to 2^-32")
+    return (v * 2.0**s + c * 2.0**s) * 2.0**-s
 
 
 def add(a, b):
