@@ -1,6 +1,7 @@
 """Exact fixed-point operations on da4ml's traced values, the pieces the RTL is built from: casts in every rounding
-x overflow mode (hls4ml's semantics, including where da4ml 0.5.2's own quantize is wrong) and a value's square from
-adders. Each is checked value by value against C++ ap_fixed and the emitted Verilog (tests/design/test_fixed_ops.py,
+x overflow mode (hls4ml's semantics, including where da4ml 0.5.2's own quantize is wrong), a value's square from
+adders, and constants added, multiplied and created exactly at any number of fraction bits (da4ml stops at 2^-32).
+Each is checked value by value against C++ ap_fixed and the emitted Verilog (tests/design/test_fixed_ops.py,
 tests/firmware/test_square.py)."""
 
 from __future__ import annotations
@@ -190,8 +191,6 @@ def _saturate_fine(v, hi: float, lo: float):
     if not isinstance(under, float):
         r = r + add_const(-r, lo_g).relu() + times_const(under, lo - lo_g)
     return r
-
-
 
 
 def _plus_bit_times(r, bit, c: float):

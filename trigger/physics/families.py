@@ -13,9 +13,9 @@ from pathlib import Path
 from trigger.config import Config
 from trigger.io_utils import read_json
 
-SCAN_COMMAND = ("python -m bench.scan --seeds 7 8 9 --point vae_kl= --point ae_reco=model.family=ae_reco --point embed_ae=model.family=embed_ae; "
-                "the or point: python -m bench.scan --config configs/or.yaml --seeds 7 8 9 --point or50=model.or_family.share=0.5 "
-                "(bench/results/or_scan.json)")
+SCAN_COMMAND = ("python -m bench.scan --config configs/vae_kl.yaml --seeds 7 8 9 --point vae_kl= --point ae_reco=model.family=ae_reco "
+                "--point embed_ae=model.family=embed_ae; the or point: python -m bench.scan --seeds 7 8 9 --point "
+                "or50=model.or_family.share=0.5 (bench/results/or_scan.json)")
 
 
 def scan_context(cfg: Config) -> dict:
