@@ -182,16 +182,19 @@ def test_maximum_minimum_verilog(tmp_path):
     _equal(emu.run_full(words), VerilogSim(tmp_path).run(words, emu.mu_type.frac, emu.score_type.frac), "Verilog")
 
 
-# `fuzz_graph(seed, fine=True)` designs that the RTL got wrong before its constants were made exact past 2^-32 (da4ml
-# 0.5.2 puts a constant on a grid of 2^-32 at the finest and keeps its Decimals at 28 digits): 1, a bias-only output
-# of 2^-34 became 0; 38, a square's row of 2^-40 vanished (square_in lut); 63, every value saturating to a limit of
-# 46 fraction bits gave 0; 98, a product by a constant 2^-50 crashed (IndexError). `bench.fuzz_graphs --fine` runs 200.
-FINE = [1, 38, 63, 98]
+# `fuzz_graph(seed, fine=True)` designs that an implementation got wrong before session 19: the RTL's constants past
+# 2^-32 (da4ml 0.5.2 puts a constant on a grid of 2^-32 at the finest and keeps its Decimals at 28 digits): 1, a
+# bias-only output of 2^-34 became 0; 38, a square's row of 2^-40 vanished (square_in lut); 63, every value
+# saturating to a limit of 46 fraction bits gave 0; 98, a product by a constant 2^-50 crashed (IndexError). The
+# C++: conv 0, an ap_int<7> accumulator took -1 for each product of -2^-15 (ap_int's own conversion; now declared
+# ap_fixed<7,7,AP_TRN_ZERO>). Batchnorm 16 takes add_const's other path (a bias of 38 fraction bits on a value that
+# already carries a constant, which da4ml would fold in 2^-32 units: re-formed first). `bench.fuzz_graphs --fine`.
+FINE = [(1, {}), (38, {}), (63, {}), (98, {}), (16, {"batchnorm": True}), (0, {"conv": True})]
 
 
-@pytest.mark.parametrize("seed", FINE)
-def test_fine_types_exact_in_every_implementation(seed, tmp_path):
-    g = fuzz_graph(seed, fine=True)
+@pytest.mark.parametrize("seed,kind", FINE, ids=[f"{s}{''.join(k)}" for s, k in FINE])
+def test_fine_types_exact_in_every_implementation(seed, kind, tmp_path):
+    g = fuzz_graph(seed, fine=True, **kind)
     assert any(FixedType.parse(n.get("type") or n["result_type"]).frac > 32 for n in g["nodes"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -147,6 +147,15 @@ class FixedType:
             return f"{base}<{self.width},{self.integer},AP_{self.rounding}>"
         return f"{base}<{self.width},{self.integer}>"
 
+    def cpp(self) -> str:
+        """The type as our C++ declares a value computed into it: hls(), but a spelled ap_int/ap_uint as
+        ap_fixed<W,W,AP_TRN_ZERO> (the same conversion, by ap_fixed's own quantizer): ap_int's conversion of a value
+        wholly below 1 reads a bit past the source's MSB (ap_types asserts; with -DNDEBUG ap_int<7> of -2^-15 gave -1,
+        not 0: a fuzz design's accumulator)."""
+        if self.is_integer:
+            return f"{'ap_fixed' if self.signed else 'ap_ufixed'}<{self.width},{self.width},AP_TRN_ZERO>"
+        return self.hls()
+
     def __str__(self) -> str:
         return self.hls()
 

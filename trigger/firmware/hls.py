@@ -165,7 +165,7 @@ def write_hls(cfg: Config, design: Design, out: Path, weights_txt: bool = True) 
         "N_THRESHOLDS": max(len(design.thresholds), 1),
         "WORD_BITS": max(i.type.width for i in design.inputs),
         "OFFSET_T": s.offset_type.hls(),
-        "MID_T": s.intermediate.hls(),
+        "MID_T": s.intermediate.cpp(),
         "INPUT_T": in_t,
         "MU_T": mu_t,
         "SQUARE_T": square_t,

@@ -50,7 +50,11 @@ def times_const(v, c: float):
     down to 2^-32 (its _const_f stops there), so 1 - 2^-35 became 1; here the constant is an integer times a power
     of two, each exact."""
     f = frac_bits(c)
-    return v * float(Fraction(c) * 2**f) * 2.0**-f if f > DA4ML_FRAC else v * c  # within reach: as before (the same Verilog)
+    if f <= DA4ML_FRAC or isinstance(v, float):
+        return v * c  # within reach: as before (the same Verilog)
+    if v.low == v.high:  # a constant's product in exact arithmetic
+        return const(float(Fraction(v.low) * Fraction(c)), v)
+    return v * float(Fraction(c) * 2**f) * 2.0**-f
 
 
 def add_const(v, c: float):
@@ -58,11 +62,12 @@ def add_const(v, c: float):
     saturation limit 4 - 2^-37 lost its low bits (a cast to ap_fixed<40,3,AP_TRN,AP_SAT>: 2^39 - 128 raw instead of
     2^39 - 1) and a square's 2^-40 row vanished. Past that grid the sum is formed 2^s larger, s bringing c within it."""
     s = frac_bits(c) - DA4ML_FRAC
-    if s <= 0:
+    if s <= 0 or isinstance(v, float):
         return v + c
-    if v.opr == "cadd" and Fraction(c) % Fraction(float(v.step)):  # da4ml would fold c into v's own constant
-        raise ValueError(f"adding the constant {c!r} ({frac_bits(c)} fraction bits) to a value on a grid of "
-                         f"{float(v.step)!r} that already carries a constant: da4ml 0.5.2 would round it to 2^-32")
+    if v.low == v.high:  # a constant's sum in exact arithmetic
+        return const(float(Fraction(v.low) + Fraction(c)), v)
+    if v.opr == "cadd":  # da4ml would fold c into the constant v carries, in v's parent's units (2^-32 again):
+        v = v * 3.0 - v * 2.0  # v as a sum of two variables instead (two adders, only here)
     return (v * 2.0**s + c * 2.0**s) * 2.0**-s
 
 
@@ -153,19 +158,20 @@ def wrap(v, k: int, i: int, f: int):
 def _saturate(v, k: int, i: int, f: int, mode: str):
     """da4ml's own saturation (max_of/min_of), applied to v's unscaled form: da4ml 0.5.2 keeps a value as integer
     wires times a power of two, and its min_of compared wrongly where that power was far from 1 (2^-40 after chained
-    squares, a random graph: 1 clamped to 0.375 gave 0). The unscaled value carries 2^0; the same wires, the same cost."""
-    e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
-    if e:
-        return _saturate(v * 2.0**-e, k, i - e, f + e, mode) * 2.0**e
-    if math.log2(float(v.step)) + f <= FINER and f <= DA4ML_FRAC:  # its limits are constants: within its grid
-        return v.quantize(k, i, f, mode, "TRN")
+    squares, a random graph: 1 clamped to 0.375 gave 0). The unscaled value carries 2^0; the same wires, the same cost.
+    A limit past 2^-32 (t with more than 32 fraction bits) never goes to da4ml's: _saturate_fine, in v's own units."""
     hi = 2.0**i - 2.0**-f
     lo = (-hi if mode == "SAT_SYM" else -(2.0**i)) if k else 0.0
-    # a limit far finer than v's LSB: da4ml 0.5.2's Verilog got such a clamp wrong (random graphs: v on a grid of 4
-    # clamped to 4 - 2^-17; its interpreter was right); clamp with ReLUs of differences instead (more adders)
     if max(frac_bits(hi), frac_bits(lo)) > DA4ML_FRAC:
         r = _saturate_fine(v, hi, lo)
         return r if r.low == r.high else r.quantize(k, i, f, "WRAP", "TRN")  # da4ml's quantize of a constant: 2^-32
+    e = int(round(math.log2(float(v.step) / float(v.unscaled.step))))  # |that power| = 2^e
+    if e:
+        return _saturate(v * 2.0**-e, k, i - e, f + e, mode) * 2.0**e
+    if math.log2(float(v.step)) + f <= FINER:
+        return v.quantize(k, i, f, mode, "TRN")
+    # a limit far finer than v's LSB: da4ml 0.5.2's Verilog got such a clamp wrong (random graphs: v on a grid of 4
+    # clamped to 4 - 2^-17; its interpreter was right); clamp with ReLUs of differences instead (more adders)
     r = v
     if v.high > hi:
         r = r - add_const(r, -hi).relu()
