@@ -56,7 +56,7 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
     from da4ml.codegen import VerilogModel
 
     from emulator import Emulator
-    from trigger.verify.compare import rtl_outputs
+    from trigger.verify.compare import _ir_width, rtl_outputs
     from trigger.firmware.rtl import TOP, choose_cutoff
     from trigger.firmware.verilator import verilator_env
 
@@ -73,11 +73,14 @@ def bench_binder(cfg, build: Path, n: int) -> dict:
         build_s = time.perf_counter() - t
         per_s = rate(lambda a: model.predict(a.astype(np.float64), n_threads=1), words, repeat=2)
         o = model.predict(words * np.array([i.type.lsb for i in emu.design.inputs]), n_threads=1)
+    out = {"da4ml_verilator_binder_events_per_s_one_thread": per_s, "binder_build_seconds": build_s}
+    if _ir_width(comb) > 32:  # as compare: da4ml 0.5.2's binder and C++ interpreter are not exact past 32 bits
+        return out | {"binder_events_checked": 0, "binder_note": f"a value of {_ir_width(comb)} bits: the binder's outputs are "
+                      "not compared (compare's Verilog leg, our own Verilator harness, checks this RTL)"}
     got = rtl_outputs(o, emu)
     mu, score, bits = emu.run(words)
     differ = (got.mu != mu).any(axis=1) | (got.score != score) | (got.bits != bits).any(axis=1)
-    return {"da4ml_verilator_binder_events_per_s_one_thread": per_s, "binder_build_seconds": build_s, "binder_events_checked": n,
-            "binder_vs_emulator_mismatching_events": int(differ.sum())}
+    return out | {"binder_events_checked": n, "binder_vs_emulator_mismatching_events": int(differ.sum())}
 
 
 @contextlib.contextmanager
