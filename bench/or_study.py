@@ -5,7 +5,7 @@ to the first, both thresholds are lowered together until the OR's weighted backg
 efficiency of the OR per signal, and of a normalised sum (each score over its own threshold at the total rate).
 The rate is checked on the test background only. Results: build/bench/or_study.json.
 
-    python -m bench.or_study --a configs/default.yaml BUILD_VAE --b configs/ae_reco.yaml BUILD_AE --total 1
+    python -m bench.or_study --a configs/vae_kl.yaml BUILD_VAE --b configs/ae_reco.yaml BUILD_AE --total 1
 """
 
 from __future__ import annotations
