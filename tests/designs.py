@@ -164,9 +164,8 @@ _VALUE_KEYS = {"weight": "weight_type", "bias": "bias_type", "scale": "scale_typ
 
 def _shift_type(t: str, d: int) -> str:
     """t with d fewer integer bits (d more fraction bits), its width and modes kept."""
-    head, _, rest = t.partition("<")
-    parts = rest.rstrip(">").split(",")
-    return f"{head}<{parts[0]},{int(parts[1]) - d}{''.join(',' + x for x in parts[2:])}>"
+    ft = FixedType.parse(t)
+    return FixedType(ft.width, ft.integer - d, ft.signed, ft.rounding, ft.overflow).hls()
 
 
 def finer(g: dict, seed: int) -> dict:

@@ -12,7 +12,7 @@ from trigger.config import Config
 from trigger.design import Design
 from trigger.firmware.cmvm import matmul
 from trigger.firmware.templates import render_tree
-from trigger.firmware.traced_ops import above, add, add_const, cast, const, exact_decimals, frac_bits, kif, mul, relu, square, times_const
+from trigger.firmware.traced_ops import above, add, add_const, cast, const, exact_decimals, kif, mul, relu, square, times_const
 from trigger.firmware.warm import kernels_ready
 from trigger.design.fixed import FixedType
 
@@ -142,11 +142,8 @@ def _trace(design: Design, square_in: str):
     kifs = np.array([kif(i.type) for i in design.inputs], dtype=np.int64)
     x = inp.quantize(kifs[:, 0], kifs[:, 1], kifs[:, 2])
     s = design.scaling
-    offsets = s.offset.astype(np.float64) * s.offset_type.lsb
-    if max(frac_bits(o) for o in offsets) <= 32:
-        x = x - offsets
-    else:  # da4ml places an added constant on a grid of 2^-32 at the finest: traced_ops.add_const
-        x = FixedVariableArray(np.array([add_const(v, -o) for v, o in zip(elements(x), offsets)]), x.solver_options)
+    offsets = s.offset.astype(np.float64) * s.offset_type.lsb  # added exactly at any fraction bits (add_const)
+    x = FixedVariableArray(np.array([add_const(v, -o) for v, o in zip(elements(x), offsets)]), x.solver_options)
     x = _cast_all(x, s.intermediate)
     # the shift moves raw bits inside the intermediate: right = floor, left = wrap
     x = _cast_all(x * np.exp2(-s.shift.astype(np.float64)), s.intermediate.with_modes())

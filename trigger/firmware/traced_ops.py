@@ -80,14 +80,17 @@ def add(a, b):
     return a + b
 
 
-def _on_grid(v, c: float, up: bool) -> float:
-    """c moved onto v's grid (down, or up), where c has more than 32 fraction bits: v > c <=> v > floor(c) and
-    v < c <=> v < ceil(c) for v on that grid, and the comparison then needs no constant finer than v."""
-    if frac_bits(c) <= DA4ML_FRAC:
-        return c
+def _grid(v, c: float, up: bool) -> float:
+    """c rounded onto v's grid: down, or up."""
     g = Fraction(float(v.step))
     q = Fraction(c) / g
     return float((math.ceil(q) if up else math.floor(q)) * g)
+
+
+def _on_grid(v, c: float, up: bool) -> float:
+    """c moved onto v's grid (down, or up), where c has more than 32 fraction bits: v > c <=> v > floor(c) and
+    v < c <=> v < ceil(c) for v on that grid, and the comparison then needs no constant finer than v."""
+    return c if frac_bits(c) <= DA4ML_FRAC else _grid(v, c, up)
 
 
 def relu(v):
@@ -185,8 +188,7 @@ def _saturate_fine(v, hi: float, lo: float):
     (constants within da4ml's reach), then each limit's fine remainder added where v passed it, as a 0/1 bit times
     that constant (times_const: powers of two, exact). No constant finer than v's grid is ever added: da4ml 0.5.2
     folds an added constant into the one v already carries, in its parent's units, on a grid of 2^-32 at the finest."""
-    g = Fraction(float(v.step))
-    hi_g, lo_g = float(math.floor(Fraction(hi) / g) * g), float(math.ceil(Fraction(lo) / g) * g)
+    hi_g, lo_g = _grid(v, hi, False), _grid(v, lo, True)
     over = above(v, hi_g) if v.high > hi_g else 0.0
     under = below(v, lo_g) if v.low < lo_g else 0.0
     if isinstance(over, float) and isinstance(under, float) and over + under:  # decided: every value saturates
