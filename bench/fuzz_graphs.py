@@ -9,6 +9,7 @@ path against its float path, the HLS C simulation (g++, ap_types) and da4ml's gr
     python -m bench.fuzz_graphs --seeds 0-99 --batchnorm # batchnorm nodes after half the others
     python -m bench.fuzz_graphs --seeds 0-99 --minmax    # maximum/minimum nodes after half the others
     python -m bench.fuzz_graphs --seeds 0-99 --fine      # half the nodes' types far below the binary point
+    python -m bench.fuzz_graphs --seeds 0-99 --coarse    # half the nodes' types far above it
 
 A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
 implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
@@ -30,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from designs import fuzz_graph, random_words  # noqa: E402  (what the tests use too)
 
 
-def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False) -> dict:
+def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
+          coarse: bool = False) -> dict:
     """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
     reset/valid wrapper): {'status': ..., 'diffs': [...]}."""
     from emulator import Emulator
@@ -43,7 +45,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = design_from_dict(fuzz_graph(seed, conv, batchnorm, minmax, fine))
+            d = design_from_dict(fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -114,19 +116,20 @@ def main(argv=None) -> int:
     p.add_argument("--batchnorm", action="store_true", help="half the nodes followed by a batchnorm")
     p.add_argument("--minmax", action="store_true", help="half the nodes followed by a maximum or minimum")
     p.add_argument("--fine", action="store_true", help="half the nodes' types 12-30 bits further below the binary point")
+    p.add_argument("--coarse", action="store_true", help="half the nodes' types 12-30 bits further above the binary point")
     p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
     p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
     a = p.parse_args(argv)
     if a.dump is not None:
         import yaml
 
-        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine), sort_keys=False))
+        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine)
+                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse)
             except Exception as exc:  # a crash is a finding too
                 r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
         results[seed] = r

@@ -187,13 +187,43 @@ def finer(g: dict, seed: int) -> dict:
     return g
 
 
-def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False) -> dict:
+def coarser(g: dict, seed: int) -> dict:
+    """finer's mirror, with values that stay large: half the weighted nodes (dense, conv2d, batchnorm) take weights
+    2^e larger (e in 12..30) and every node's types follow the scale of what it reads (a product's the sum of its
+    operands', a merge's the larger: a fine and a coarse tensor added). Where no merge mixes scales, every raw integer
+    is the plain design's: the same computation with its binary point moved past 2^32. A stream of its own (70_000 + seed)."""
+    rng = np.random.default_rng(70_000 + seed)
+    scale = {"input": 0}
+    for n in g["nodes"]:
+        ins = n.get("inputs") or [n["input"]]
+        if n["op"] in ("multiply", "square", "dot"):
+            d = scale[ins[0]] + scale[ins[-1]] if n["op"] != "square" else 2 * scale[ins[0]]
+        else:
+            d = max(scale[i] for i in ins)
+        extra = int(rng.integers(12, 31)) if n["op"] in ("dense", "conv2d", "batchnorm") and rng.random() < 0.5 else 0
+        for k in _TYPE_KEYS:
+            if k in n and k not in ("weight_type", "scale_type"):
+                n[k] = _shift_type(n[k], -(d + extra))
+        for k, tk in (("weight", "weight_type"), ("scale", "scale_type")):
+            if k in n:
+                n[tk] = _shift_type(n[tk], -extra)
+                n[k] = (np.asarray(n[k], dtype=np.float64) * 2.0**extra).tolist()
+        if "bias" in n:
+            n["bias"] = (np.asarray(n["bias"], dtype=np.float64) * 2.0 ** (d + extra)).tolist()
+        scale[n["name"]] = d + extra
+    g["name"] += "coarse"
+    return g
+
+
+def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
+               coarse: bool = False) -> dict:
     """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With
     conv, the inputs are an image of (2-5, 2-5, 1-2) and a conv2d node (kernel up to 3 x 3, strides 1-2) comes first;
     with batchnorm, half the nodes are followed by a batchnorm (per element, or per channel after the conv2d), drawn
     from a stream of their own (the other draws, and so the designs without batchnorm, stay as they were); with
     minmax, half the nodes are followed by a maximum or minimum of them and another tensor of their size (or
-    themselves), from a third stream; with fine, `finer` moves half the nodes far below the binary point."""
+    themselves), from a third stream; with fine, `finer` moves half the nodes far below the binary point, with
+    coarse `coarser` far above it."""
     rng = np.random.default_rng((20_000 if conv else 10_000) + seed)
     bn_rng = np.random.default_rng(30_000 + seed)
     mm_rng = np.random.default_rng(40_000 + seed)
@@ -288,4 +318,5 @@ def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: b
     raws = sorted(int(v) for v in rng.integers(st.int_min, st.int_max + 1, 3))
     g = {"format": "trigger-design/2", "name": f"fuzz{'conv' if conv else ''}{'bn' if batchnorm else ''}{seed}", "inputs": inputs, "scaling": scaling, "nodes": nodes,
          "score": "score", "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}
-    return finer(g, seed) if fine else g
+    g = finer(g, seed) if fine else g
+    return coarser(g, seed) if coarse else g

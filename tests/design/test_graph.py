@@ -217,6 +217,22 @@ def test_fine_types_verilog(tmp_path):
     assert (ref[0] == d.mu_type.int_max).any()
 
 
+# `fuzz_graph(seed, coarse=True)` (session 20): half the weighted nodes take weights 2^12-2^30 larger and every type
+# follows the scale of what it reads, so the raw integers are the plain design's with the binary point moved: seed
+# 13's values reach 2^79 (a 5-dense chain), seed 1's score 2^35. No implementation differed on the mode's campaigns
+# (docs/implementations.md); these guard it, and the emulator's raw outputs must equal the plain design's.
+@pytest.mark.parametrize("seed", [13, pytest.param(1, marks=pytest.mark.slow)])
+def test_coarse_types_exact_in_every_implementation(seed, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d, plain = design_from_dict(fuzz_graph(seed, coarse=True)), design_from_dict(fuzz_graph(seed))
+    assert max(n.type.integer for n in d.nodes) > 32
+    words = _words(Emulator(d), n=4000, seed=seed)
+    for got, ref in zip(Emulator(d).run(words), Emulator(plain).run(words)):
+        assert np.array_equal(got, ref)
+    exact_everywhere(d, words, tmp_path, ("dsp", "lut"))
+
+
 def test_intervals_hold_every_value():
     """Interval analysis bounds every value every node takes (the float path and the RTL leave casts out on its
     word): checked on the emulator's int64 values of 120 random DAGs (a third with conv2d and batchnorm nodes, a third

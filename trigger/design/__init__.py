@@ -302,7 +302,8 @@ def _check_exact_int64(d: Design, r: Reader) -> None:
         if bits > 62:
             where = f"layers[{k // 2}].accum_type" if d.format == FORMAT and n.op == "dense" else (
                 "score.square_type" if d.format == FORMAT else f"nodes[{k}]")
-            r.fail(where, f"products aligned to their type need {bits} bits: more than the 62 every implementation holds exactly")
+            what = "operands aligned to each other" if n.op in ("add", "subtract", "maximum", "minimum") else "products aligned to their type"
+            r.fail(where, f"{what} need {bits} bits: more than the 62 every implementation holds exactly")
 
 
 def load_design(path: str | Path) -> Design:
