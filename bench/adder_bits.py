@@ -1,6 +1,6 @@
-"""The adder bits of a design's constant-matrix multiplies as da4ml builds them: a floor on what the RTL's dense
-layers can cost in LUTs, since yosys maps one adder bit to one LUT beside the carry chain (AXOL1TL v5's first
-layer: 9,035 adder bits, 8,984 LUT by yosys alone).
+"""The adder bits of a design's constant-matrix multiplies as da4ml builds them: about what the RTL's dense layers
+cost in LUTs, since yosys maps an adder bit to one LUT beside the carry chain (AXOL1TL v5's first layer: 9,035
+adder bits, 8,984 LUT by yosys alone).
 
     python -m bench.adder_bits ../shared/axol1tl/axol1tl_v5.design.yaml --out bench/results/adder_bits_v5.json
 
