@@ -195,6 +195,20 @@ class TrainingConfig(Strict):
     # objects, weighted). The latent space then spends no range on the hard tail of the background, so
     # an event with a missing object (a lepton-less tau signal) lies as far out as a hard one. null: no cap.
     reco_pt_quantile: float | None = Field(default=None, gt=0, le=1)
+    # Magnitude pruning of the kernels that reach the firmware (QKeras dense layers: vae_kl's encoder, ae_reco's
+    # encoder and decoder): this fraction of each kernel's weights, the smallest, held at 0, ramped up linearly over
+    # prune_ramp epochs from epoch prune_start (early stopping counts from full sparsity). Fewer non-zero weights,
+    # fewer adders in the RTL. 0: off (training unchanged).
+    prune_sparsity: float = Field(default=0.0, ge=0, lt=1)
+    prune_start: int = Field(default=10, ge=0)
+    prune_ramp: PositiveInt = 10
+
+    @model_validator(mode="after")
+    def _prune_within_epochs(self):
+        if self.prune_sparsity > 0 and self.prune_start + self.prune_ramp > self.epochs:
+            raise ValueError(f"prune_start + prune_ramp = {self.prune_start + self.prune_ramp} must be at most epochs "
+                             f"({self.epochs}): the best model is chosen among fully pruned epochs")
+        return self
 
 
 # LHC: 2544 colliding bunch pairs (a typical 2024 fill) x the 11.245 kHz revolution frequency

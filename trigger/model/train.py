@@ -19,6 +19,7 @@ from trigger.data.stream import clear_words
 from trigger.design.fixed import FixedType
 from trigger.io_utils import atomic_path, write_json
 from trigger.model import families, or_family
+from trigger.model.fit import fit_autoencoder
 from trigger.model.scaling import Scaling, count_input_saturation, fit_scaling
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,6 @@ def baseline_arch(cfg: Config):
     return Arch(activation=cfg.model.activation.type, mu=FixedType(12, 7, True, "RND_CONV", "SAT"), **AXOL1TL_V1)
 
 
-@dataclass
-class Fitted:
-    encoder: object
-    decoder: object
-    history: dict
-
-
 class Batches:
     """Training events kept as words; each batch's scaled inputs and mask are made when it is drawn, so no float
     copy of the training sample is held."""
@@ -66,77 +60,6 @@ class Batches:
     def __getitem__(self, idx):
         x, m = _inputs(self.words[idx], self.scaling, self.mask_padding)
         return x, m, self.weights[idx]
-
-
-# long: one Keras training loop (callbacks, early stopping, the loss terms) that TensorFlow wants defined in one scope
-def _fit(arch, train: Batches, x_va, m_va, w_va, cfg: Config, variational: bool, label: str, term, decoder_fn=None) -> Fitted:
-    """term: the RecoTerm (per-input weights, target ceiling) of the reconstruction loss; decoder_fn: the decoder's
-    builder (default: the float decoder of the vae_kl family, used in training only)."""
-    import tensorflow as tf
-
-    from trigger.model.vae import build_decoder, build_encoder
-    from trigger.progress import console
-
-    t = cfg.training
-    tf.keras.utils.set_random_seed(t.seed)
-    enc, dec = build_encoder(arch), (decoder_fn or build_decoder)(arch)
-    opt = tf.keras.optimizers.Adam(t.learning_rate)
-    beta = tf.constant(t.beta if variational else 0.0, tf.float32)
-    variables = enc.trainable_variables + dec.trainable_variables
-    rw, ceiling = tf.constant(term.weights, tf.float32), tf.constant(term.ceiling, tf.float32)
-
-    def losses(x, m, w, training):
-        mu, logvar = enc(x, training=training)
-        logvar = tf.clip_by_value(logvar, -10.0, 10.0)
-        if variational and training:
-            z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
-        else:
-            z = mu
-        reco = dec(z, training=training)
-        rec = tf.reduce_sum(m * rw * tf.square(reco - tf.minimum(x, ceiling)), axis=1) / tf.reduce_sum(m, axis=1)
-        kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - logvar - 1.0, axis=1) if variational else 0.0 * rec
-        total = tf.reduce_sum(w * (rec + beta * kl)) / tf.reduce_sum(w)
-        return total, tf.reduce_sum(w * rec) / tf.reduce_sum(w), tf.reduce_sum(w * kl) / tf.reduce_sum(w)
-
-    @tf.function
-    def step(x, m, w):
-        with tf.GradientTape() as tape:
-            total, rec, kl = losses(x, m, w, True)
-        grads = tape.gradient(total, variables)
-        opt.apply_gradients(zip(grads, variables))
-        return total
-
-    @tf.function
-    def evaluate(x, m, w):
-        return losses(x, m, w, False)
-
-    rng = np.random.default_rng(t.seed)
-    n = len(train)
-    history = {"loss": [], "val_loss": [], "val_reco": [], "val_kl": []}
-    best, best_weights, wait = np.inf, None, 0
-    for epoch in range(t.epochs):
-        order = rng.permutation(n)
-        tot = 0.0
-        for s in range(0, n, t.batch_size):
-            idx = order[s : s + t.batch_size]
-            tot += float(step(*train[idx])) * len(idx)
-        val, rec, kl = (float(v) for v in evaluate(x_va, m_va, w_va))
-        for k, v in zip(history, (tot / n, val, rec, kl)):
-            history[k].append(v)
-        console.print(f"  {label} epoch {epoch + 1:3d}/{t.epochs}  loss {tot / n:.4f}  val {val:.4f} (reco {rec:.4f}, kl {kl:.4f})")
-        if val < best - 1e-5:
-            best, wait = val, 0
-            best_weights = (enc.get_weights(), dec.get_weights())
-        else:
-            wait += 1
-            if wait >= t.patience:
-                console.print(f"  {label}: early stop, best val {best:.4f}")
-                break
-    enc.set_weights(best_weights[0])
-    dec.set_weights(best_weights[1])
-    history["best_val_loss"] = best
-    history["epochs_run"] = len(history["loss"])
-    return Fitted(enc, dec, history)
 
 
 def _inputs(words, scaling: Scaling, mask_padding: bool = True):
@@ -274,6 +197,9 @@ def train_family_model(cfg: Config, arch, args, term, out: Path, va_words: np.nd
     if cfg.model.family == "embed_ae":
         from trigger.model import embed_ae
 
+        if cfg.training.prune_sparsity > 0:
+            raise ValueError("training.prune_sparsity: pruning is built for vae_kl and ae_reco, not embed_ae (set it to 0)")
+
         batches, w_va = args[0], args[3]
         emb, ae, hist = embed_ae.fit(cfg, arch, batches.words, batches.weights, batches.scaling, va_words, w_va)
         save_keras(emb, out / "embedding.h5")
@@ -283,14 +209,15 @@ def train_family_model(cfg: Config, arch, args, term, out: Path, va_words: np.nd
     if cfg.model.family == "ae_reco":
         from trigger.model import ae_reco
 
-        ae = _fit(arch, *args, variational=False, label="AE (reco score)", term=term, decoder_fn=ae_reco.build_decoder)
+        ae = fit_autoencoder(arch, *args, variational=False, label="AE (reco score)", term=term, decoder_fn=ae_reco.build_decoder,
+                             prune=True)
         save_keras(ae.encoder, out / "ae_encoder.h5")
         save_keras(ae.decoder, out / "ae_decoder.h5")
         save_keras(ae_reco.build_score_model(ae.encoder, ae.decoder, ae_reco.field_weights(cfg)), out / "trigger_model.h5")
         return {"ae_reco": ae.history}
     from trigger.model.vae import build_score_model
 
-    vae = _fit(arch, *args, variational=True, label="VAE", term=term)
+    vae = fit_autoencoder(arch, *args, variational=True, label="VAE", term=term, prune=True)
     save_keras(vae.encoder, out / "vae_encoder.h5")
     save_keras(vae.decoder, out / "vae_decoder.h5")
     save_keras(build_score_model(vae.encoder), out / "trigger_model.h5")
@@ -352,7 +279,7 @@ def _baselines(cfg: Config, p: Prepared, out: Path, parallel: bool | None) -> di
 def _fit_ae(arch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> dict:
     """The plain AE's fit; module-level functions, so that a spawned process can run them."""
     _tf_setup()
-    ae = _fit(arch, batches, x_va, m_va, w_va, cfg, variational=False, label="AE", term=term)
+    ae = fit_autoencoder(arch, batches, x_va, m_va, w_va, cfg, variational=False, label="AE", term=term)
     save_keras(ae.encoder, out / "ae_encoder.h5")
     save_keras(ae.decoder, out / "ae_decoder.h5")
     return ae.history
@@ -360,7 +287,7 @@ def _fit_ae(arch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> di
 
 def _fit_v1(barch, batches, x_va, m_va, w_va, cfg: Config, term, out: Path) -> dict:
     _tf_setup()
-    axo = _fit(barch, batches, x_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=term)
+    axo = fit_autoencoder(barch, batches, x_va, m_va, w_va, cfg, variational=True, label="AXOL1TL-v1", term=term)
     save_keras(axo.encoder, out / "axol1tl_v1_encoder.h5")
     return axo.history
 
