@@ -10,6 +10,7 @@ path against its float path, the HLS C simulation (g++, ap_types) and da4ml's gr
     python -m bench.fuzz_graphs --seeds 0-99 --minmax    # maximum/minimum nodes after half the others
     python -m bench.fuzz_graphs --seeds 0-99 --fine      # half the nodes' types far below the binary point
     python -m bench.fuzz_graphs --seeds 0-99 --coarse    # half the nodes' types far above it
+    python -m bench.fuzz_graphs --seeds 0-39 --wider-words 20  # input words of up to 30 bits
 
 A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
 implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
@@ -28,11 +29,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from designs import fuzz_graph, random_words  # noqa: E402  (what the tests use too)
+from designs import fuzz_graph, random_words, wider_words  # noqa: E402  (what the tests use too)
 
 
 def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
-          coarse: bool = False) -> dict:
+          coarse: bool = False, wider: int = 0) -> dict:
     """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
     reset/valid wrapper): {'status': ..., 'diffs': [...]}."""
     from emulator import Emulator
@@ -45,7 +46,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = design_from_dict(fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse))
+            d = design_from_dict(wider_words(fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse), wider))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -117,19 +118,20 @@ def main(argv=None) -> int:
     p.add_argument("--minmax", action="store_true", help="half the nodes followed by a maximum or minimum")
     p.add_argument("--fine", action="store_true", help="half the nodes' types 12-30 bits further below the binary point")
     p.add_argument("--coarse", action="store_true", help="half the nodes' types 12-30 bits further above the binary point")
+    p.add_argument("--wider-words", type=int, default=0, help="every input word (and the scaling's intermediate) this many bits wider")
     p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
     p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
     a = p.parse_args(argv)
     if a.dump is not None:
         import yaml
 
-        print(yaml.safe_dump(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse), sort_keys=False))
+        print(yaml.safe_dump(wider_words(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse), a.wider_words), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse)
+                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse, a.wider_words)
             except Exception as exc:  # a crash is a finding too
                 r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
         results[seed] = r

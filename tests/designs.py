@@ -215,6 +215,20 @@ def coarser(g: dict, seed: int) -> dict:
     return g
 
 
+def wider_words(g: dict, d: int) -> dict:
+    """Every input word d bits wider (its integer bits too) and the scaling's intermediate with them, so the
+    validator's rule (the intermediate holds every word and shift) still holds: words of up to 30 bits for d = 20."""
+    if d == 0:
+        return g
+    for i in g["inputs"]:
+        ft = FixedType.parse(i["type"])
+        i["type"] = FixedType(ft.width + d, ft.integer + d, ft.signed).hls()
+    ft = FixedType.parse(g["scaling"]["intermediate"])
+    g["scaling"]["intermediate"] = FixedType(ft.width + d, ft.integer + d, ft.signed, ft.rounding, ft.overflow).hls()
+    g["name"] += f"words{d}"
+    return g
+
+
 def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
                coarse: bool = False) -> dict:
     """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With

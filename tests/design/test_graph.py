@@ -234,6 +234,20 @@ def test_coarse_types_exact_in_every_implementation(seed, tmp_path):
     exact_everywhere(d, words, tmp_path, ("dsp", "lut"))
 
 
+@pytest.mark.slow
+def test_wider_words_exact_in_every_implementation(tmp_path):
+    """`wider_words`: every input word 20 bits wider (words of up to 30 bits through the scaling); no implementation
+    differed on the mode's campaign (session 20); this guards it."""
+    from designs import wider_words
+
+    g = wider_words(fuzz_graph(3), 20)
+    assert max(FixedType.parse(i["type"]).width for i in g["inputs"]) >= 28
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = design_from_dict(g)
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=3), tmp_path, ("dsp", "lut"))
+
+
 def test_intervals_hold_every_value():
     """Interval analysis bounds every value every node takes (the float path and the RTL leave casts out on its
     word): checked on the emulator's int64 values of 120 random DAGs (a third with conv2d and batchnorm nodes, a third
