@@ -11,6 +11,7 @@ path against its float path, the HLS C simulation (g++, ap_types) and da4ml's gr
     python -m bench.fuzz_graphs --seeds 0-99 --fine      # half the nodes' types far below the binary point
     python -m bench.fuzz_graphs --seeds 0-99 --coarse    # half the nodes' types far above it
     python -m bench.fuzz_graphs --seeds 0-39 --wider-words 20  # input words of up to 30 bits
+    python -m bench.fuzz_graphs --seeds 0-99 --format1   # trigger-design/1 chains, through hls4ml's converter
 
 A design the validator rejects or the RTL refuses (naming the node) is counted, not a failure; any difference between
 implementations is one, listed with its seed (`python -m bench.fuzz_graphs --dump SEED` writes that design).
@@ -29,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from designs import fuzz_graph, random_words, wider_words  # noqa: E402  (what the tests use too)
+from designs import fuzz_format1, fuzz_graph, random_words, wider_words  # noqa: E402  (what the tests use too)
 
 
 def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
-          coarse: bool = False, wider: int = 0) -> dict:
+          coarse: bool = False, wider: int = 0, format1: bool = False) -> dict:
     """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
     reset/valid wrapper): {'status': ..., 'diffs': [...]}."""
     from emulator import Emulator
@@ -46,7 +47,8 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = design_from_dict(wider_words(fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse), wider))
+            g = fuzz_format1(seed) if format1 else fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse)
+            d = design_from_dict(wider_words(g, wider))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -119,19 +121,21 @@ def main(argv=None) -> int:
     p.add_argument("--fine", action="store_true", help="half the nodes' types 12-30 bits further below the binary point")
     p.add_argument("--coarse", action="store_true", help="half the nodes' types 12-30 bits further above the binary point")
     p.add_argument("--wider-words", type=int, default=0, help="every input word (and the scaling's intermediate) this many bits wider")
+    p.add_argument("--format1", action="store_true", help="trigger-design/1 chains (through hls4ml's converter) instead")
     p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
     p.add_argument("--dump", type=int, default=None, help="write the design of this seed as YAML and stop")
     a = p.parse_args(argv)
     if a.dump is not None:
         import yaml
 
-        print(yaml.safe_dump(wider_words(fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse), a.wider_words), sort_keys=False))
+        g = fuzz_format1(a.dump) if a.format1 else fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse)
+        print(yaml.safe_dump(wider_words(g, a.wider_words), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse, a.wider_words)
+                r = check(seed, Path(tmp), a.verilog, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse, a.wider_words, a.format1)
             except Exception as exc:  # a crash is a finding too
                 r = {"status": "crashed", "error": f"{type(exc).__name__}: {exc}"[:400], "trace": traceback.format_exc()[-1500:]}
         results[seed] = r

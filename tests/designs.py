@@ -229,6 +229,35 @@ def wider_words(g: dict, d: int) -> dict:
     return g
 
 
+def fuzz_format1(seed: int) -> dict:
+    """A random `trigger-design/1` chain (the format that goes through hls4ml's converter): fuzz_graph's inputs and
+    scaling, 1-3 dense layers with a relu or linear activation, then the square/sum score; every computed type
+    random over every mode, one in four an `ap_int`/`ap_uint` (hls4ml's own spelling of an integer type). A stream
+    of its own (80_000 + seed)."""
+    g = fuzz_graph(seed)
+    rng = np.random.default_rng(80_000 + seed)
+
+    def t(wmax, signed=None):
+        if rng.random() < 0.25:
+            w = int(rng.integers(2, wmax + 1))
+            return f"ap_{'' if (signed if signed is not None else rng.integers(2)) else 'u'}int<{w}>"
+        return _type(rng, wmax, signed)
+
+    n_in, layers = len(g["inputs"]), []
+    for k in range(int(rng.integers(1, 4))):
+        out = int(rng.integers(1, 6))
+        wt, bt = _type(rng, 8, True, False), _type(rng, 8, None, False)
+        layers.append({"name": f"dense{k}", "weight": _values(rng, wt, (n_in, out)), "bias": _values(rng, bt, out), "weight_type": wt,
+                       "bias_type": bt, "accum_type": t(32, True), "result_type": t(24, True),
+                       "activation": ["relu", "linear"][int(rng.integers(2))], "activation_type": t(16)})
+        n_in = out
+    score = {"square_type": t(24, False), "sum_type": t(24, False)}
+    st = FixedType.parse(score["sum_type"])
+    raws = sorted(int(v) for v in rng.integers(st.int_min, st.int_max + 1, 3))
+    return {"format": "trigger-design/1", "name": f"fuzz1_{seed}", "inputs": g["inputs"], "scaling": g["scaling"], "layers": layers,
+            "score": score, "thresholds": [{"name": f"t{k}", "raw": r} for k, r in enumerate(raws)]}
+
+
 def fuzz_graph(seed: int, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
                coarse: bool = False) -> dict:
     """One random design: 2-6 inputs, 2-7 hidden nodes reading any earlier tensor, a score node of one value. With

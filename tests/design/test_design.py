@@ -231,3 +231,30 @@ def test_the_vendor_testbench_reads_the_vectors_we_write(odd_build):
     assert np.array_equal(out[:, : emu.latent], mu & ((1 << emu.mu_type.width) - 1))
     assert np.array_equal(out[:, emu.latent], score & ((1 << emu.score_type.width) - 1))
     assert np.array_equal(out[:, emu.latent + 1 :], bits)
+
+
+def test_format1_int_accumulator_is_exact_in_the_c_simulation(tmp_path):
+    """A format-1 layer whose accumulator is `ap_int<12>` and whose products lie wholly below 1 (inputs of
+    `ap_fixed<8,-1>` times weights of `ap_fixed<6,0>`): hls4ml spelled the accumulator ap_int, whose own conversion
+    of such a product is wrong (the C simulation differed on every event before session 20); our hls4ml
+    configuration now declares it `ap_fixed<12,12,AP_TRN_ZERO>`, the same type."""
+    from trigger.config import load_config
+    from trigger.firmware.hls import CSim, compile_csim, write_hls
+
+    d = odd_design()
+    rng = np.random.default_rng(3)
+    d["scaling"]["output"] = "ap_fixed<8,-1,AP_RND_ZERO,AP_SAT>"
+    w = FixedType.parse("ap_fixed<6,0>")
+    d["layers"][0].update(weight=_grid(rng, w, (6, 5)), weight_type=w.hls(), accum_type="ap_int<12>", bias_type="ap_fixed<8,8>",
+                          bias=[float(v) for v in rng.integers(-3, 4, 5)])
+    design = design_from_dict(d)
+    assert design.layers[0].accum_type.is_integer
+    write_hls(load_config(None), design, tmp_path / "hls")
+    compile_csim(tmp_path / "hls")
+    emu = Emulator(design)
+    words = np.random.default_rng(4).integers(emu.word_min, emu.word_max + 1, size=(5000, emu.n_inputs))
+    ref = emu.run(words)
+    got = CSim(tmp_path / "hls", design.n_inputs, design.latent, len(design.thresholds)).run(words)
+    assert (emu.nodes(words, ["input"])["input"] < 0).any()  # negative products below 1, which ap_int took to -1
+    for a, b in zip(ref, got):
+        assert np.array_equal(np.asarray(a), np.asarray(b))

@@ -45,13 +45,15 @@ def hls_config(cfg: Config, design: Design, model) -> dict:
     hc = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=cfg.firmware.backend)
     hc["Model"].update(Precision="ap_fixed<16,6>", ReuseFactor=cfg.firmware.reuse_factor, Strategy=cfg.firmware.strategy)
     names = hc["LayerName"]
-    names["scaled_input"]["Precision"] = {"result": design.scaling.output.hls()}
+    # every type a value is computed into as FixedType.cpp() spells it: an ap_int accumulator's own conversion of a
+    # product wholly below 1 is wrong (seen on a format-1 design: the C simulation differed on every event)
+    names["scaled_input"]["Precision"] = {"result": design.scaling.output.cpp()}
     for L in design.layers:
-        names[L.name]["Precision"] = {"weight": L.weight_type.hls(), "bias": L.bias_type.hls(), "accum": L.accum_type.hls(),
-                                      "result": L.result_type.hls()}
+        names[L.name]["Precision"] = {"weight": L.weight_type.hls(), "bias": L.bias_type.hls(), "accum": L.accum_type.cpp(),
+                                      "result": L.result_type.cpp()}
         # hls4ml gives each Dense a linear activation of its own: no cast there (removed), ours casts
-        names.setdefault(f"{L.name}_linear", {})["Precision"] = {"result": L.result_type.hls()}
-        names[_act_name(L)]["Precision"] = {"result": L.activation_type.hls()}
+        names.setdefault(f"{L.name}_linear", {})["Precision"] = {"result": L.result_type.cpp()}
+        names[_act_name(L)]["Precision"] = {"result": L.activation_type.cpp()}
     for name, layer in names.items():
         for k, v in layer.get("Precision", {}).items():
             if v == "auto":
