@@ -196,8 +196,8 @@ def coarser(g: dict, seed: int) -> dict:
     scale = {"input": 0}
     for n in g["nodes"]:
         ins = n.get("inputs") or [n["input"]]
-        if n["op"] in ("multiply", "square", "dot"):
-            d = scale[ins[0]] + scale[ins[-1]] if n["op"] != "square" else 2 * scale[ins[0]]
+        if n["op"] in ("multiply", "square", "dot"):  # a square's one input is both factors
+            d = scale[ins[0]] + scale[ins[-1]]
         else:
             d = max(scale[i] for i in ins)
         extra = int(rng.integers(12, 31)) if n["op"] in ("dense", "conv2d", "batchnorm") and rng.random() < 0.5 else 0
