@@ -12,7 +12,6 @@ bits are those of its exact result (da4ml's interval of it).
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +19,12 @@ import numpy as np
 METHODS = ("wmc", "mc", "wmc-dc", "mc-dc", "wmc-pdc", "mc-pdc")
 
 
-def _bits(q) -> int:
-    lo, hi, step = float(q.min), float(q.max), float(q.step)
-    if step == 0:
-        return 0
-    return math.ceil(math.log2(max(abs(lo), abs(hi) + step) / step)) + int(lo < 0)
-
-
 def adder_bits(sol) -> int:
-    """Bits of every addition and subtraction in a da4ml Pipeline (opcodes 0 and 1)."""
-    return sum(_bits(op.qint) for s in sol.solutions for op in s.ops if op.opcode in (0, 1))
+    """Bits of every addition and subtraction in a da4ml Pipeline (opcodes 0 and 1), by da4ml's own minimal_kif."""
+    from da4ml.cmvm.types import minimal_kif
+
+    kifs = [minimal_kif(op.qint) for s in sol.solutions for op in s.ops if op.opcode in (0, 1)]
+    return sum(int(k.keep_negative) + k.integers + k.fractional for k in kifs)
 
 
 def measure(design_path: Path) -> dict:
@@ -37,7 +32,6 @@ def measure(design_path: Path) -> dict:
 
     from trigger.design import load_design
     from trigger.firmware import cmvm, rtl
-    from trigger.firmware.traced_ops import exact_decimals
 
     design = load_design(design_path)
     seen = []  # every CMVM the RTL generator asks for, in node order
@@ -48,8 +42,7 @@ def measure(design_path: Path) -> dict:
 
     real, rtl.matmul = rtl.matmul, record
     try:
-        with exact_decimals():
-            rtl._trace(design, "lut")
+        rtl.trace(design, "lut")
     finally:
         rtl.matmul = real
     rows = []

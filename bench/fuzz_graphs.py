@@ -9,7 +9,7 @@ path against its float path, the HLS C simulation (g++, ap_types) and da4ml's gr
     python -m bench.fuzz_graphs --seeds 0-99 --batchnorm # batchnorm nodes after half the others
     python -m bench.fuzz_graphs --seeds 0-99 --minmax    # maximum/minimum nodes after half the others
     python -m bench.fuzz_graphs --seeds 0-99 --fine      # half the nodes' types far below the binary point
-    python -m bench.fuzz_graphs --seeds 0-99 --coarse    # half the nodes' types far above it
+    python -m bench.fuzz_graphs --seeds 0-99 --coarse    # values far above it (weights 2^12-2^30 larger)
     python -m bench.fuzz_graphs --seeds 0-39 --wider-words 20  # input words of up to 30 bits
     python -m bench.fuzz_graphs --seeds 0-99 --format1   # trigger-design/1 chains, through hls4ml's converter
 
@@ -33,6 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from designs import fuzz_format1, fuzz_graph, random_words, wider_words  # noqa: E402  (what the tests use too)
 
 
+def generated(seed: int, conv=False, batchnorm=False, minmax=False, fine=False, coarse=False, wider: int = 0, format1=False) -> dict:
+    """The design dict of a seed and the modes (what check runs and --dump writes)."""
+    g = fuzz_format1(seed) if format1 else fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse)
+    return wider_words(g, wider)
+
+
 def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batchnorm: bool = False, minmax: bool = False, fine: bool = False,
           coarse: bool = False, wider: int = 0, format1: bool = False) -> dict:
     """One design through every implementation (with verilog, also the emitted Verilog under Verilator, with the
@@ -47,8 +53,7 @@ def check(seed: int, tmp: Path, verilog: bool = False, conv: bool = False, batch
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            g = fuzz_format1(seed) if format1 else fuzz_graph(seed, conv, batchnorm, minmax, fine, coarse)
-            d = design_from_dict(wider_words(g, wider))
+            d = design_from_dict(generated(seed, conv, batchnorm, minmax, fine, coarse, wider, format1))
     except DesignError as exc:
         return {"status": "rejected", "why": str(exc).splitlines()[0][:200]}
     emu = Emulator(d)
@@ -119,7 +124,7 @@ def main(argv=None) -> int:
     p.add_argument("--batchnorm", action="store_true", help="half the nodes followed by a batchnorm")
     p.add_argument("--minmax", action="store_true", help="half the nodes followed by a maximum or minimum")
     p.add_argument("--fine", action="store_true", help="half the nodes' types 12-30 bits further below the binary point")
-    p.add_argument("--coarse", action="store_true", help="half the nodes' types 12-30 bits further above the binary point")
+    p.add_argument("--coarse", action="store_true", help="half the weighted nodes' weights 2^12-2^30 larger, every type following its inputs' scale")
     p.add_argument("--wider-words", type=int, default=0, help="every input word (and the scaling's intermediate) this many bits wider")
     p.add_argument("--format1", action="store_true", help="trigger-design/1 chains (through hls4ml's converter) instead")
     p.add_argument("--verilog", action="store_true", help="also simulate the emitted Verilog (Verilator; ~30 s a design)")
@@ -128,8 +133,7 @@ def main(argv=None) -> int:
     if a.dump is not None:
         import yaml
 
-        g = fuzz_format1(a.dump) if a.format1 else fuzz_graph(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse)
-        print(yaml.safe_dump(wider_words(g, a.wider_words), sort_keys=False))
+        print(yaml.safe_dump(generated(a.dump, a.conv, a.batchnorm, a.minmax, a.fine, a.coarse, a.wider_words, a.format1), sort_keys=False))
         return 0
     results, t0 = {}, time.time()
     for seed in _seeds(a.seeds):

@@ -238,8 +238,7 @@ def test_format1_int_accumulator_is_exact_in_the_c_simulation(tmp_path):
     `ap_fixed<8,-1>` times weights of `ap_fixed<6,0>`): hls4ml spelled the accumulator ap_int, whose own conversion
     of such a product is wrong (the C simulation differed on every event before session 20); our hls4ml
     configuration now declares it `ap_fixed<12,12,AP_TRN_ZERO>`, the same type."""
-    from trigger.config import load_config
-    from trigger.firmware.hls import CSim, compile_csim, write_hls
+    from test_graph import _csim
 
     d = odd_design()
     rng = np.random.default_rng(3)
@@ -249,12 +248,11 @@ def test_format1_int_accumulator_is_exact_in_the_c_simulation(tmp_path):
                           bias=[float(v) for v in rng.integers(-3, 4, 5)])
     design = design_from_dict(d)
     assert design.layers[0].accum_type.is_integer
-    write_hls(load_config(None), design, tmp_path / "hls")
-    compile_csim(tmp_path / "hls")
+    csim = _csim(design, tmp_path)
     emu = Emulator(design)
     words = np.random.default_rng(4).integers(emu.word_min, emu.word_max + 1, size=(5000, emu.n_inputs))
     ref = emu.run(words)
-    got = CSim(tmp_path / "hls", design.n_inputs, design.latent, len(design.thresholds)).run(words)
+    got = csim.run(words)
     assert (emu.nodes(words, ["input"])["input"] < 0).any()  # negative products below 1, which ap_int took to -1
     for a, b in zip(ref, got):
         assert np.array_equal(np.asarray(a), np.asarray(b))

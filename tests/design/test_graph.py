@@ -98,25 +98,29 @@ def test_a_wrong_cast_in_the_graph_is_caught(tmp_path):
 FUZZ = [4, 9, 29, 48, 68, 110, 0, 7, 13]
 
 
-def _fuzz_design(seed):
+def _quiet(g: dict):
+    """The design of a generated dict, its warnings silenced (unused nodes are a warning)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unused nodes are a warning
-        return design_from_dict(fuzz_graph(seed))
+        warnings.simplefilter("ignore")
+        return design_from_dict(g)
+
+
+def fuzz_exact(g: dict, tmp: Path, seed: int):
+    """A generated design in every implementation, both square_ins, on 4,000 words of its seed; the design."""
+    d = _quiet(g)
+    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp, ("dsp", "lut"))
+    return d
 
 
 @pytest.mark.parametrize("seed", FUZZ)
 def test_fuzz_graph_exact_in_every_implementation(seed, tmp_path):
-    d = _fuzz_design(seed)
-    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
+    fuzz_exact(fuzz_graph(seed), tmp_path, seed)
 
 
 def test_fuzz_conv_graph_exact_in_every_implementation(tmp_path):
     """Conv seed 44: an input whose scaled values all round to one (-1.5) before a wrap into ap_fixed<2,1>: da4ml
     returned the constant unwrapped; the RTL now wraps it in exact integers."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(fuzz_graph(44, conv=True))
-    exact_everywhere(d, _words(Emulator(d), n=4000, seed=44), tmp_path, ("dsp", "lut"))
+    fuzz_exact(fuzz_graph(44, conv=True), tmp_path, 44)
 
 
 @pytest.mark.parametrize("seed", [20, 77])
@@ -133,9 +137,7 @@ def test_batchnorm_exact_in_every_implementation(seed, tmp_path):
     element, and per channel after a conv2d, in the emulator, the C simulation and da4ml's graph."""
     g = fuzz_graph(seed, conv=seed == 5, batchnorm=True)
     assert sum(n["op"] == "batchnorm" for n in g["nodes"]) >= 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
+    d = _quiet(g)
     assert design_from_dict(d.to_dict()).to_dict() == d.to_dict()  # the file round-trips
     exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path)
 
@@ -147,10 +149,8 @@ def test_maximum_minimum_exact_in_every_implementation(seed, tmp_path):
     maximum turned into a minimum differs (the comparison is seen)."""
     g = fuzz_graph(seed, minmax=True)
     assert sum(n["op"] in ("maximum", "minimum") and len(set(n["inputs"])) == 2 for n in g["nodes"]) >= 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
-        flipped = design_from_dict({**g, "nodes": [dict(n, op="minimum") if n["op"] == "maximum" else n for n in g["nodes"]]})
+    d = _quiet(g)
+    flipped = _quiet({**g, "nodes": [dict(n, op="minimum") if n["op"] == "maximum" else n for n in g["nodes"]]})
     assert design_from_dict(d.to_dict()).to_dict() == d.to_dict()
     emu = exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path)
     words = _words(emu, n=4000, seed=seed)
@@ -166,9 +166,7 @@ def verilog_exact(g: dict, tmp: Path, seed: int):
     from trigger.firmware.rtl import write_rtl
     from trigger.verify.verilog_sim import VerilogSim
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
+    d = _quiet(g)
     write_rtl(load_config(None), d, tmp / "rtl")
     emu = Emulator(d)
     words = _words(emu, n=3000, seed=seed)
@@ -204,10 +202,7 @@ def _fine_params():
 def test_fine_types_exact_in_every_implementation(seed, kind, tmp_path):
     g = fuzz_graph(seed, fine=True, **kind)
     assert any(FixedType.parse(n.get("type") or n["result_type"]).frac > 32 for n in g["nodes"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
-    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
+    fuzz_exact(g, tmp_path, seed)
 
 
 @pytest.mark.slow
@@ -224,9 +219,7 @@ def test_fine_types_verilog(tmp_path):
 @pytest.mark.slow  # 18 s for seed 13 (da4ml's Python interpreter past 32 bits); make test-all
 @pytest.mark.parametrize("seed", [13, 1])
 def test_coarse_types_exact_in_every_implementation(seed, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d, plain = design_from_dict(fuzz_graph(seed, coarse=True)), design_from_dict(fuzz_graph(seed))
+    d, plain = _quiet(fuzz_graph(seed, coarse=True)), _quiet(fuzz_graph(seed))
     assert max(n.type.integer for n in d.nodes) > 32
     words = _words(Emulator(d), n=4000, seed=seed)
     for got, ref in zip(Emulator(d).run(words), Emulator(plain).run(words)):
@@ -242,10 +235,7 @@ def test_wider_words_exact_in_every_implementation(tmp_path):
 
     g = wider_words(fuzz_graph(3), 20)
     assert max(FixedType.parse(i["type"]).width for i in g["inputs"]) >= 28
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
-    exact_everywhere(d, _words(Emulator(d), n=4000, seed=3), tmp_path, ("dsp", "lut"))
+    fuzz_exact(g, tmp_path, 3)
 
 
 # `fuzz_format1(seed)` (session 20): random `trigger-design/1` chains, which go through hls4ml's converter. With
@@ -257,10 +247,7 @@ def test_format1_fuzz_exact_in_every_implementation(seed, tmp_path):
 
     g = fuzz_format1(seed)
     assert any("int<" in L[k] for L in g["layers"] for k in ("accum_type", "result_type", "activation_type"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = design_from_dict(g)
-    exact_everywhere(d, _words(Emulator(d), n=4000, seed=seed), tmp_path, ("dsp", "lut"))
+    fuzz_exact(g, tmp_path, seed)
 
 
 def test_intervals_hold_every_value():
@@ -273,9 +260,7 @@ def test_intervals_hold_every_value():
     for seed in range(40):
         for g in (fuzz_graph(seed), fuzz_graph(seed, conv=seed % 2 == 1, batchnorm=True), fuzz_graph(seed, minmax=True)):
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    designs.append(design_from_dict(g))
+                designs.append(_quiet(g))
             except DesignError:
                 continue
     assert len(designs) > 100
