@@ -323,6 +323,9 @@ class Config(Strict):
                 if v != int(v) or v > 511:
                     raise ValueError(f"training.reco_field_weights.{k}: {v}; model.family ae_reco states them in the "
                                      "firmware as constant weights, integers in 0..511")
+        fams = set(self.model.or_family.parts) if self.model.family == "or" else {self.model.family}
+        if self.training.prune_sparsity > 0 and "embed_ae" in fams:
+            raise ValueError("training.prune_sparsity: pruning is built for vae_kl and ae_reco, not embed_ae (set it to 0)")
         return self
 
     def section_hash(self, *sections: str) -> str:

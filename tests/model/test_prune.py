@@ -58,6 +58,23 @@ def test_pruning_must_end_within_the_epochs():
     _training(prune_sparsity=0.0, prune_start=3, prune_ramp=10)  # off: no constraint
 
 
+def test_pruning_refuses_embed_ae_at_load(tmp_path):
+    import yaml
+
+    from trigger.config import ConfigError, load_config
+    from synthetic import write_tiny_dataset
+
+    path = write_tiny_dataset(tmp_path, n_bkg=10, n_sig=10)
+    d = yaml.safe_load(path.read_text())
+    d["training"].update(prune_sparsity=0.5, prune_start=1, prune_ramp=1)
+    for model in ({"family": "embed_ae"}, {"family": "or", "or_family": {"parts": ["vae_kl", "embed_ae"]}}):
+        path.write_text(yaml.safe_dump({**d, "model": {**d["model"], **model}}))
+        with pytest.raises(ConfigError, match="training.prune_sparsity: pruning is built for vae_kl and ae_reco, not embed_ae"):
+            load_config(path)
+    path.write_text(yaml.safe_dump({**d, "model": {**d["model"], "family": "vae_kl"}}))
+    assert load_config(path).training.prune_sparsity == 0.5
+
+
 def test_tiny_vae_trained_pruned_keeps_the_zeros_in_its_design_and_stays_exact(tmp_path):
     from trigger.design import load_design
 

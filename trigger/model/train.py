@@ -197,9 +197,6 @@ def train_family_model(cfg: Config, arch, args, term, out: Path, va_words: np.nd
     if cfg.model.family == "embed_ae":
         from trigger.model import embed_ae
 
-        if cfg.training.prune_sparsity > 0:
-            raise ValueError("training.prune_sparsity: pruning is built for vae_kl and ae_reco, not embed_ae (set it to 0)")
-
         batches, w_va = args[0], args[3]
         emb, ae, hist = embed_ae.fit(cfg, arch, batches.words, batches.weights, batches.scaling, va_words, w_va)
         save_keras(emb, out / "embedding.h5")
