@@ -13,6 +13,11 @@ from trigger.model.families import DESCRIPTION
 from trigger.io_utils import atomic_write_text, write_json
 
 
+def _ns(v) -> str:
+    """A latency in ns as the summary prints it (one decimal), or 'not measured'."""
+    return "not measured" if v is None else f"{v:.1f} ns"
+
+
 def _read(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -181,7 +186,7 @@ def _sim_lines(sim: dict) -> list[str]:
     ok = "passed" if sim.get("passed") else f"FAILED: {sim.get('failed_tests')}"
     lines = [f"- {len(sim.get('tests_reporting') or [])} testbenches ({', '.join(sim.get('tests_reporting') or [])}): {ok}",
              f"- {sim.get('events_simulated')} events compared with the emulator: {sim.get('mismatches')} mismatches",
-             f"- latency {sim.get('latency_cycles')} clocks = {sim.get('latency_ns')} ns at {sim.get('clock_mhz')} MHz "
+             f"- latency {sim.get('latency_cycles')} clocks = {_ns(sim.get('latency_ns'))} at {sim.get('clock_mhz')} MHz "
              f"(budget {sim.get('latency_budget_ns')} ns), initiation interval {sim.get('initiation_interval')}, "
              f"bunch crossings every {sim.get('bx_spacing_cycles')} clocks",
              f"- Verilator build {sim.get('verilator_build_seconds', 0):.1f} s, tests {sim.get('test_seconds', 0):.1f} s"

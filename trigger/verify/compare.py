@@ -312,9 +312,11 @@ def compare(cfg: Config, build: str | Path = "build", input_file: str | None = N
                           "and the first 200 words of each edge-case set")
                          if ir_py else "da4ml's C++ interpreter on every sampled event",
         "qkeras_note": qkeras_note,
-        "sample_note": "every event" if len(sample) == n else
-        f"a seeded uniform sample of {len(sample)} of the {n} events (evaluation.slow_leg_events); the emulator and "
-        "the Verilog were compared on every event (emulator_vs_verilog_large)",
+        "sample_note": ("every event" if len(sample) == n else
+                        f"a seeded uniform sample of {len(sample)} of the {n} events (evaluation.slow_leg_events); the "
+                        "emulator and the Verilog were compared on every event (emulator_vs_verilog_large)")
+        + (f"; da4ml's interpreter on the first {min(IR_PYTHON_EVENTS, len(sample))} of them (its Python interpreter: "
+           f"values of {_ir_width(comb)} bits)" if ir_py else ""),
         "implementations": list(legs),
         "pairs": pairs,
         "qkeras_unrounded_inputs": raw,
